@@ -1,0 +1,145 @@
+"""The Python API: everything the CLI does, callable from a notebook.
+
+An experiment is described by a JSON-ready *spec*; :func:`build_experiment` turns a spec into
+components, and the spec is what the store keeps so ``resume`` can rebuild the same search.
+
+Example:
+    >>> import nasforge as nf
+    >>> summary = nf.search(space="nb201", benchmark="nb201", strategy="evolution", trials=50, seed=0)  # doctest: +SKIP
+    >>> summary.best.arch  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nasforge.errors import InvalidConfigError, UnknownNameError
+from nasforge.evaluators.base import Evaluator, parse_objectives
+from nasforge.registry import Registry, unknown_name_message
+from nasforge.runner import Budget, Constraint, Experiment, Runner, SearchSummary
+from nasforge.spaces import get_space
+from nasforge.spaces.base import SearchSpace
+from nasforge.storage import Store
+from nasforge.strategies import make_strategy
+
+__all__ = ["BENCHMARKS", "make_spec", "build_experiment", "build_evaluator", "search", "resume", "open_store"]
+
+# benchmark name -> (space it belongs to, NB201 protocol dataset)
+BENCHMARKS: Registry[tuple[str, str]] = Registry("benchmark")
+BENCHMARKS.register("nb201", "NAS-Bench-201, CIFAR-10 protocol (12-epoch valid signal, 200-epoch test report)")(
+    ("nb201", "cifar10"))
+BENCHMARKS.register("nb201-cifar100", "NAS-Bench-201, CIFAR-100 columns")(("nb201", "cifar100"))
+BENCHMARKS.register("nb201-imagenet16", "NAS-Bench-201, ImageNet16-120 columns")(("nb201", "imagenet16"))
+
+
+def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: str | None = None,
+              dataset: str | None = None, trials: int | None = None, budget_seconds: float | None = None,
+              wall_seconds: float | None = None, seed: int = 0, strategy_params: Mapping[str, Any] | None = None,
+              space_config: Mapping[str, Any] | None = None, benchmark_file: str | None = None,
+              signal: str | None = None, report: str | None = None, objectives: str | Sequence[str] | None = None,
+              constraints: Mapping[str, float] | None = None, train: Mapping[str, Any] | None = None,
+              data_root: str | None = None, extra_metrics: Sequence[str] = ()) -> dict[str, Any]:
+    """Collect search settings into a spec (validated when built). Exactly one of ``benchmark``
+    and ``dataset`` picks the evaluator."""
+    if (benchmark is None) == (dataset is None):
+        raise InvalidConfigError("give exactly one of --benchmark (tabular look-up) and --dataset (real training)")
+    if benchmark is not None:
+        bench_space, bench_dataset = BENCHMARKS.get(benchmark)
+        if bench_space != space:
+            raise InvalidConfigError(f"benchmark '{benchmark}' covers space '{bench_space}', not '{space}'")
+        evaluator: dict[str, Any] = {"kind": "benchmark", "name": benchmark, "dataset": bench_dataset,
+                                     "file": benchmark_file, "signal": signal, "report": report}
+    else:
+        evaluator = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": dict(train or {})}
+    objs = parse_objectives(objectives, "val_acc")
+    extra = sorted(({o.metric for o in objs} | set(constraints or {}) | set(extra_metrics))
+                   - {"val_acc", "val_loss", "params_M"})
+    if evaluator["kind"] == "benchmark":
+        evaluator["extra"] = [m for m in extra if m != signal]
+    if trials is None and budget_seconds is None and wall_seconds is None:
+        trials = 100 if benchmark else 10
+    return {
+        "space": {"name": space, "config": dict(space_config or {})},
+        "strategy": {"name": strategy, "params": dict(strategy_params or {})},
+        "evaluator": evaluator,
+        "objectives": [str(o) for o in objs],
+        "constraints": [{"metric": k, "upper": float(v)} for k, v in (constraints or {}).items()],
+        "budget": Budget(trials, budget_seconds, wall_seconds).to_dict(),
+        "seed": int(seed),
+    }
+
+
+def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
+    """The evaluator described by ``spec['evaluator']``."""
+    ev = spec["evaluator"]
+    if ev["kind"] == "benchmark":
+        from nasforge.evaluators.tabular import TabularBenchmark
+
+        return TabularBenchmark(space, ev.get("file"), dataset=ev.get("dataset", "cifar10"), signal=ev.get("signal"),
+                                report=ev.get("report"), extra=ev.get("extra", ()))
+    if ev["kind"] == "train":
+        from nasforge.evaluators.training import TrainConfig, TrainingEvaluator
+
+        cfg = dict(ev.get("config") or {})
+        cfg.setdefault("seed", spec.get("seed", 0))
+        try:
+            train_cfg = TrainConfig(**cfg)
+        except TypeError as exc:
+            raise InvalidConfigError(f"bad training settings {cfg}: {exc}") from None
+        return TrainingEvaluator(space, ev["dataset"], train_cfg, data_root=ev.get("data_root"))
+    raise UnknownNameError(unknown_name_message("evaluator kind", str(ev["kind"]), ["benchmark", "train"]))
+
+
+def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experiment:
+    """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget)."""
+    space = get_space(spec["space"]["name"], **spec["space"].get("config", {}))
+    evaluator = build_evaluator(spec, space)
+    strategy = make_strategy(spec["strategy"]["name"], space, seed=spec.get("seed", 0),
+                             **spec["strategy"].get("params", {}))
+    objectives = parse_objectives(spec.get("objectives"), evaluator.default_objective)
+    b = spec["budget"]
+    constraints = tuple(Constraint(c["metric"], c["upper"]) for c in spec.get("constraints", []))
+    return Experiment(name or f"{spec['strategy']['name']}-{time.strftime('%Y%m%d-%H%M%S')}", space, strategy,
+                      evaluator, objectives, Budget(b.get("trials"), b.get("seconds"), b.get("wall_seconds")),
+                      dict(spec), constraints)
+
+
+def open_store(storage: str | None) -> Store:
+    """Open the store at ``storage`` (default ``nasforge.db`` in the working directory)."""
+    return Store(storage or "nasforge.db")
+
+
+def search(*, storage: str | None = None, name: str | None = None, progress: Any = None, executor: Any = None,
+           in_memory: bool = False, **settings: Any) -> SearchSummary:
+    """Run a new search. ``settings`` are those of :func:`make_spec`.
+
+    Example:
+        >>> s = search(space="nb201", benchmark="nb201", strategy="random", trials=20, in_memory=True)  # doctest: +SKIP
+    """
+    spec = make_spec(**settings)
+    exp = build_experiment(spec, name)
+    store = None if in_memory else open_store(storage)
+    if store is not None:
+        store.create_experiment(exp.name, spec)
+    try:
+        return Runner(exp, store, executor=executor, progress=progress).run()
+    finally:
+        if store is not None:
+            store.close()
+
+
+def resume(name: str, *, storage: str | None = None, progress: Any = None, executor: Any = None,
+           budget: Mapping[str, Any] | None = None) -> SearchSummary:
+    """Continue a stored search where it stopped (optionally with a new budget)."""
+    store = open_store(storage)
+    try:
+        rec = store.get_experiment(name)
+        spec = dict(rec.spec)
+        if budget:
+            spec["budget"] = {**spec["budget"], **{k: v for k, v in budget.items() if v is not None}}
+        exp = build_experiment(spec, name)
+        return Runner(exp, store, executor=executor, progress=progress).run()
+    finally:
+        store.close()

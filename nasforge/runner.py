@@ -1,0 +1,356 @@
+"""The runner: ask -> evaluate -> persist -> tell, under a budget.
+
+The runner owns the loop, the budget, failures and persistence (DESIGN.md). A trial that raises
+or returns NaN is recorded as failed with its error, and the search goes on. Each finished trial
+is committed to the store before the strategy is told. ``resume`` replays the stored tells into a
+fresh strategy (see :meth:`nasforge.strategies.Strategy.restore`), reruns the trials that were in
+flight when the process died, and continues.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from nasforge.arch import Architecture
+from nasforge.errors import InvalidConfigError
+from nasforge.evaluators.base import Evaluator, Objective, Observation, Result, Status
+from nasforge.spaces.base import SearchSpace
+from nasforge.storage import Store, TrialRecord
+from nasforge.strategies.base import Strategy, Suggestion, as_suggestion
+
+__all__ = ["Budget", "Constraint", "Experiment", "Runner", "SearchSummary", "InlineExecutor", "evaluate_safely",
+           "pareto_front"]
+
+log = logging.getLogger("nasforge.runner")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When to stop: any limit that is set and reached ends the search.
+
+    Args:
+        trials: number of evaluations (failed ones count).
+        seconds: evaluator-charged seconds (simulated for tabular benchmarks, measured for
+            real training). With simulated cost, a trial that would overrun is discarded, as in
+            the NB201 paper's protocol.
+        wall_seconds: real elapsed time of this process' search loop.
+    """
+
+    trials: int | None = None
+    seconds: float | None = None
+    wall_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("trials", "seconds", "wall_seconds"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                raise InvalidConfigError(f"budget {name} must be > 0, but got {v}")
+        if self.trials is None and self.seconds is None and self.wall_seconds is None:
+            raise InvalidConfigError("a budget needs at least one of trials, seconds or wall_seconds")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trials": self.trials, "seconds": self.seconds, "wall_seconds": self.wall_seconds}
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """An upper bound on a visible metric (``params_M <= 1.0``, ``pixel3 <= 10``)."""
+
+    metric: str
+    upper: float
+
+    def satisfied(self, metrics: Any) -> bool:
+        v = metrics.get(self.metric)
+        return v is not None and not math.isnan(v) and v <= self.upper
+
+
+@dataclass
+class Experiment:
+    """The assembled parts of one search, plus the JSON spec that rebuilds them on resume."""
+
+    name: str
+    space: SearchSpace
+    strategy: Strategy
+    evaluator: Evaluator
+    objectives: tuple[Objective, ...]
+    budget: Budget
+    spec: dict[str, Any] = field(default_factory=dict)
+    constraints: tuple[Constraint, ...] = ()
+
+
+@dataclass
+class SearchSummary:
+    """What a finished (or stopped) search found. ``to_json`` is the CLI's ``--json`` output."""
+
+    experiment: str
+    trials: int
+    failed: int
+    cost_seconds: float
+    wall_seconds: float
+    best: TrialRecord | None
+    objectives: tuple[Objective, ...]
+    report_metric: str | None
+    pareto: list[TrialRecord] = field(default_factory=list)
+    status: str = "finished"
+    storage: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        def trial(t: TrialRecord) -> dict[str, Any]:
+            metrics = {**t.metrics, **t.hidden}
+            out: dict[str, Any] = {"arch": t.arch, "number": t.number, "metrics": metrics}
+            if self.report_metric and self.report_metric in t.hidden:
+                out["report"] = t.hidden[self.report_metric]
+            if t.params is not None:
+                out["params"] = t.params
+            return out
+
+        data: dict[str, Any] = {
+            "experiment": self.experiment, "status": self.status, "trials": self.trials, "failed": self.failed,
+            "cost_seconds": round(self.cost_seconds, 3), "wall_seconds": round(self.wall_seconds, 3),
+            "objectives": [str(o) for o in self.objectives], "report_metric": self.report_metric,
+            "best": trial(self.best) if self.best else None,
+        }
+        if len(self.objectives) > 1:
+            data["pareto"] = [trial(t) for t in self.pareto]
+        if self.storage:
+            data["storage"] = self.storage
+        return data
+
+
+class Progress(Protocol):
+    def start(self, total: float | None, unit: str) -> None: ...
+
+    def advance(self, done: float, best: float | None, text: str) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def evaluate_safely(evaluator: Evaluator, arch: Architecture, fidelity: float | None) -> Result:
+    """Call ``evaluator.evaluate`` and turn any exception into a failed :class:`Result`."""
+    t0 = time.perf_counter()
+    try:
+        result = evaluator.evaluate(arch, fidelity)
+        if not isinstance(result, Result):
+            return Result.failed(f"evaluator returned {type(result).__name__}, not Result",
+                                 cost=time.perf_counter() - t0)
+        return result
+    except Exception as exc:  # noqa: BLE001 - a failing trial must not end the search
+        log.warning("trial failed: %s: %s", type(exc).__name__, exc)
+        tb = traceback.format_exc(limit=8)
+        return Result(Status.FAILED, {}, {}, 0.0 if evaluator.simulated_cost else time.perf_counter() - t0, None,
+                      f"{type(exc).__name__}: {exc}", fidelity, {"traceback": tb})
+
+
+class InlineExecutor:
+    """Runs each evaluation in the calling thread when it is submitted."""
+
+    workers = 1
+
+    def submit(self, fn: Callable[..., Result], *args: Any) -> Future[Result]:
+        fut: Future[Result] = Future()
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to the runner through the future
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self) -> None:
+        return None
+
+
+def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+
+def pareto_front(points: Sequence[Sequence[float]]) -> list[int]:
+    """Indices of the non-dominated points (every coordinate: larger is better)."""
+    front = []
+    for i, p in enumerate(points):
+        if not any(_dominates(q, p) for j, q in enumerate(points) if j != i):
+            front.append(i)
+    return front
+
+
+class Runner:
+    """Run one experiment to its budget, persisting every trial.
+
+    Args:
+        experiment: the assembled experiment.
+        store: where trials go; None keeps them in memory only (``compare`` uses that).
+        executor: where evaluations run (default: in this thread).
+        progress: optional progress display.
+
+    Example:
+        >>> from nasforge.api import build_experiment  # doctest: +SKIP
+        >>> Runner(build_experiment({...}), Store("runs.db")).run().best.arch  # doctest: +SKIP
+    """
+
+    def __init__(self, experiment: Experiment, store: Store | None = None, *, executor: Any = None,
+                 progress: Progress | None = None) -> None:
+        self.exp = experiment
+        self.store = store
+        self.executor = executor or InlineExecutor()
+        self.progress = progress
+        self.records: list[TrialRecord] = []  # finished, counted trials in tell order
+        self._experiment_id: int | None = None
+        self._number = 0
+        self._cost = 0.0
+        self._stop_reason: str | None = None
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _observe(self, result: Result) -> Observation:
+        obs = result.observe(self.exp.objectives)
+        if obs.ok and self.exp.constraints and not all(c.satisfied(result.metrics) for c in self.exp.constraints):
+            # infeasible: the strategy learns it as a failure, so nothing infeasible is bred or returned
+            return Observation((), obs.metrics, obs.cost, obs.fidelity, False)
+        return obs
+
+    def _record(self, number: int, sug: Suggestion, result: Result, started: float) -> TrialRecord:
+        return TrialRecord(number, self.exp.space.to_string(sug.arch), sug.arch.key, result.fidelity or sug.fidelity,
+                           result.status, dict(result.metrics), dict(result.hidden), result.cost, result.params,
+                           result.error, started, time.time(), len(self.records), dict(result.info))
+
+    def _restore(self) -> list[tuple[int, int, Suggestion]]:
+        """Load stored trials into the strategy; returns (number, row id, suggestion) to rerun."""
+        if self.store is None:
+            self._experiment_id = None
+            return []
+        try:
+            rec = self.store.get_experiment(self.exp.name)
+        except KeyError:
+            rec = self.store.create_experiment(self.exp.name, self.exp.spec)
+        self._experiment_id = rec.id
+        trials = self.store.trials(rec.id)
+        ids = self.store.trial_ids(rec.id)
+        told = sorted((t for t in trials if t.tell_order is not None), key=lambda t: t.tell_order or 0)
+        history = []
+        for t in told:
+            arch = Architecture.from_key(t.arch_key)
+            history.append((arch, self._observe(t.result())))
+            self.records.append(t)
+            self._cost += t.cost
+        self._number = max((t.number for t in trials), default=-1) + 1
+        self.exp.strategy.restore(history, n_asked=self._number)
+        if any(t.status == Status.OVER_BUDGET for t in trials):
+            self._stop_reason = "budget"
+        return [(t.number, ids[t.number], Suggestion(Architecture.from_key(t.arch_key), t.fidelity))
+                for t in trials if t.status == Status.RUNNING]
+
+    def _budget_left(self, in_flight: int, t0: float) -> bool:
+        b = self.exp.budget
+        if self._stop_reason:
+            return False
+        if b.trials is not None and len(self.records) + in_flight >= b.trials:
+            return False
+        if b.seconds is not None and self._cost >= b.seconds:
+            return False
+        if b.wall_seconds is not None and time.perf_counter() - t0 >= b.wall_seconds:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> SearchSummary:
+        """Run until the budget is spent; returns the summary."""
+        t0 = time.perf_counter()
+        reruns = self._restore()
+        if reruns:
+            log.info("resuming %s: rerunning %d interrupted trial(s)", self.exp.name, len(reruns))
+        b = self.exp.budget
+        if self.progress:
+            self.progress.start(b.trials if b.trials else b.seconds, "trials" if b.trials else "s")
+        in_flight: dict[Future[Result], tuple[int, int | None, Suggestion, float]] = {}
+        workers = max(1, int(getattr(self.executor, "workers", 1)))
+        try:
+            while True:
+                while len(in_flight) < workers and (reruns or self._budget_left(len(in_flight), t0)):
+                    if reruns:
+                        number, tid, sug = reruns.pop(0)
+                        if self.store is not None and tid is not None:
+                            self.store.restart_trial(tid)
+                    else:
+                        sug = as_suggestion(self.exp.strategy.ask(1)[0])
+                        number, self._number = self._number, self._number + 1
+                        tid = None
+                        if self.store is not None and self._experiment_id is not None:
+                            tid = self.store.start_trial(self._experiment_id, number, self.exp.space.to_string(sug.arch),
+                                                         sug.arch.key, sug.fidelity)
+                    fut = self.executor.submit(evaluate_safely, self.exp.evaluator, sug.arch, sug.fidelity)
+                    in_flight[fut] = (number, tid, sug, time.time())
+                if not in_flight:
+                    break
+                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: in_flight[f][0]):
+                    number, tid, sug, started = in_flight.pop(fut)
+                    try:
+                        result = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker died: the trial failed
+                        result = Result.failed(f"{type(exc).__name__}: {exc}", fidelity=sug.fidelity)
+                    self._finish(number, tid, sug, result, started)
+        finally:
+            if self.progress:
+                self.progress.stop()
+        summary = self.summary(time.perf_counter() - t0)
+        if self.store is not None and self._experiment_id is not None:
+            self.store.set_status(self._experiment_id, summary.status)
+        return summary
+
+    def _finish(self, number: int, tid: int | None, sug: Suggestion, result: Result, started: float) -> None:
+        b = self.exp.budget
+        over = (self.exp.evaluator.simulated_cost and b.seconds is not None and self._cost + result.cost > b.seconds)
+        if over:
+            # The paper's protocol: a query that would end after the budget never happened.
+            self._stop_reason = "budget"
+            if self.store is not None and tid is not None:
+                self.store.finish_trial(tid, result, counted=False)
+            return
+        if self.store is not None and tid is not None:
+            self.store.finish_trial(tid, result)  # durable before the strategy hears of it
+        record = self._record(number, sug, result, started)
+        self.records.append(record)
+        self._cost += result.cost
+        self.exp.strategy.tell(sug.arch, self._observe(result))
+        if self.progress:
+            best = self.best()
+            done = len(self.records) if b.trials else self._cost
+            self.progress.advance(done, best.metrics.get(self.exp.objectives[0].metric) if best else None,
+                                  f"{record.status} {record.arch[:60]}")
+
+    # ------------------------------------------------------------------ results
+    def _feasible(self, t: TrialRecord) -> bool:
+        return t.status == Status.OK and all(c.satisfied(t.metrics) for c in self.exp.constraints)
+
+    def best(self) -> TrialRecord | None:
+        """The best feasible trial by the first objective (a visible metric, never a test one)."""
+        o = self.exp.objectives[0]
+        best, best_score = None, -math.inf
+        for t in self.records:
+            if self._feasible(t) and o.metric in t.metrics:
+                s = o.score(t.metrics[o.metric])
+                if s > best_score:
+                    best, best_score = t, s
+        return best
+
+    def pareto(self) -> list[TrialRecord]:
+        """Non-dominated feasible trials over all objectives (unique architectures)."""
+        cands: dict[str, TrialRecord] = {}
+        for t in self.records:
+            if self._feasible(t) and all(o.metric in t.metrics for o in self.exp.objectives):
+                cands.setdefault(t.arch_key, t)
+        items = list(cands.values())
+        pts = [[o.score(t.metrics[o.metric]) for o in self.exp.objectives] for t in items]
+        return [items[i] for i in pareto_front(pts)]
+
+    def summary(self, wall: float = 0.0) -> SearchSummary:
+        failed = sum(1 for t in self.records if t.status != Status.OK)
+        return SearchSummary(
+            self.exp.name, len(self.records), failed, self._cost, wall, self.best(), self.exp.objectives,
+            self.exp.evaluator.report_metric, self.pareto() if len(self.exp.objectives) > 1 else [],
+            "finished", self.store.path if self.store is not None else None,
+        )

@@ -1,0 +1,40 @@
+"""Search spaces: the registry and the built-in spaces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nasforge.errors import InvalidConfigError
+from nasforge.registry import Registry
+from nasforge.spaces.base import Choice, Dimension, InputChoice, SearchSpace
+from nasforge.spaces.dsl import PythonSpace, define_space, inputs, op, repeat, value
+from nasforge.spaces.examples import chain_cnn_space, mlp_space
+from nasforge.spaces.nb201 import NB201Space
+
+__all__ = ["SPACES", "get_space", "register_space", "SearchSpace", "Choice", "InputChoice", "Dimension",
+           "NB201Space", "PythonSpace", "define_space", "op", "value", "inputs", "repeat"]
+
+SPACES: Registry[Callable[..., SearchSpace]] = Registry("space")
+SPACES.register("nb201", "NAS-Bench-201 cell: 6 edges x 5 ops, 15,625 architectures")(NB201Space)
+SPACES.register("chain_cnn", "small CNN chain written with the Python primitives (example)")(chain_cnn_space)
+SPACES.register("mlp", "MLPs for tabular data: 1-4 layers of width/activation/dropout")(mlp_space)
+
+
+def register_space(name: str, factory: Callable[..., SearchSpace], help: str = "") -> None:
+    """Make a user space available by name to the runner, the CLI (``--space``) and ``resume``."""
+    SPACES.register(name, help)(factory)
+
+
+def get_space(name: str, **config: Any) -> SearchSpace:
+    """Build a registered space by name; unknown names list the valid ones.
+
+    Example:
+        >>> get_space("nb201").size()
+        15625
+    """
+    factory = SPACES.get(name)
+    try:
+        return factory(**config)
+    except TypeError as exc:
+        raise InvalidConfigError(f"bad settings {config} for space '{name}': {exc}") from None

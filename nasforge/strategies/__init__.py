@@ -1,0 +1,11 @@
+"""Search strategies (ask/tell). Every module that registers one is imported here, in one list."""
+
+from __future__ import annotations
+
+from nasforge.strategies import evolution, random_search  # noqa: F401  (registration)
+from nasforge.strategies.base import STRATEGIES, Strategy, Suggestion, as_suggestion, make_strategy
+from nasforge.strategies.evolution import RegularizedEvolution
+from nasforge.strategies.random_search import RandomSearch
+
+__all__ = ["STRATEGIES", "Strategy", "Suggestion", "as_suggestion", "make_strategy", "RandomSearch",
+           "RegularizedEvolution"]
