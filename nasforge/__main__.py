@@ -1,0 +1,3 @@
+from nasforge.cli import main
+
+main()
