@@ -49,10 +49,13 @@ def compare(strategies: Sequence[str], seeds: Sequence[int], *, space: str = "nb
             runner = Runner(exp, None)
             summary = runner.run()
             report_col = exp.evaluator.report_metric
-            curve, best_score, best_report = [], -math.inf, math.nan
-            for t in runner.records:
-                if t.status == "ok" and t.metrics["val_acc"] > best_score:
-                    best_score, best_report = t.metrics["val_acc"], t.hidden.get(report_col or "", math.nan)
+            curve, key, best_report = [], (-math.inf, -math.inf), math.nan
+            obj = exp.objectives[0]
+            for t in runner.records:  # incremental form of best_trial: highest fidelity, then score
+                if t.status == "ok" and obj.metric in t.metrics:
+                    k = (t.fidelity or 0.0, obj.score(t.metrics[obj.metric]))
+                    if k > key:
+                        key, best_report = k, t.hidden.get(report_col or "", math.nan)
                 curve.append(best_report)
             best = summary.best
             entry: dict[str, Any] = {"seed": seed, "best_arch": best.arch if best else None,

@@ -26,7 +26,7 @@ from nasforge.storage import Store, TrialRecord
 from nasforge.strategies.base import Strategy, Suggestion, as_suggestion
 
 __all__ = ["Budget", "Constraint", "Experiment", "Runner", "SearchSummary", "InlineExecutor", "evaluate_safely",
-           "pareto_front"]
+           "pareto_front", "best_trial"]
 
 log = logging.getLogger("nasforge.runner")
 
@@ -178,6 +178,23 @@ def pareto_front(points: Sequence[Sequence[float]]) -> list[int]:
     return front
 
 
+def best_trial(records: Sequence[TrialRecord], objective: Objective,
+               feasible: Callable[[TrialRecord], bool] | None = None) -> TrialRecord | None:
+    """The best ok (and feasible) trial by ``objective`` among those at the highest fidelity."""
+    ok = [t for t in records if t.status == Status.OK and objective.metric in t.metrics
+          and (feasible is None or feasible(t))]
+    if not ok:
+        return None
+    top = max((t.fidelity or 0.0) for t in ok)
+    best, best_score = None, -math.inf
+    for t in ok:
+        if (t.fidelity or 0.0) == top:
+            s = objective.score(t.metrics[objective.metric])
+            if s > best_score:
+                best, best_score = t, s
+    return best
+
+
 class Runner:
     """Run one experiment to its budget, persisting every trial.
 
@@ -327,15 +344,12 @@ class Runner:
         return t.status == Status.OK and all(c.satisfied(t.metrics) for c in self.exp.constraints)
 
     def best(self) -> TrialRecord | None:
-        """The best feasible trial by the first objective (a visible metric, never a test one)."""
-        o = self.exp.objectives[0]
-        best, best_score = None, -math.inf
-        for t in self.records:
-            if self._feasible(t) and o.metric in t.metrics:
-                s = o.score(t.metrics[o.metric])
-                if s > best_score:
-                    best, best_score = t, s
-        return best
+        """The best feasible trial by the first objective (a visible metric, never a test one).
+
+        With several fidelities, only trials at the highest fidelity reached are compared: a
+        12-epoch and a 200-epoch accuracy are not on one scale.
+        """
+        return best_trial(self.records, self.exp.objectives[0], self._feasible)
 
     def pareto(self) -> list[TrialRecord]:
         """Non-dominated feasible trials over all objectives (unique architectures)."""
