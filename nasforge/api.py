@@ -40,9 +40,17 @@ def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: s
               space_config: Mapping[str, Any] | None = None, benchmark_file: str | None = None,
               signal: str | None = None, report: str | None = None, objectives: str | Sequence[str] | None = None,
               constraints: Mapping[str, float] | None = None, train: Mapping[str, Any] | None = None,
-              data_root: str | None = None, extra_metrics: Sequence[str] = ()) -> dict[str, Any]:
+              data_root: str | None = None, extra_metrics: Sequence[str] = (),
+              hardware: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Collect search settings into a spec (validated when built). Exactly one of ``benchmark``
-    and ``dataset`` picks the evaluator."""
+    and ``dataset`` picks the evaluator. Objectives or constraints that name a hardware cost metric
+    (``latency_ms``, ``flops_M``, ...; see :mod:`nasforge.hardware`) wrap the evaluator in a
+    :class:`~nasforge.hardware.CostEvaluator`; ``hardware`` sets its options (batch size, threads)."""
+    from nasforge.spaces import SPACES
+    from nasforge.strategies import STRATEGIES
+
+    SPACES.get(space)  # unknown names fail first, with the list of valid ones
+    STRATEGIES.get(strategy)
     if (benchmark is None) == (dataset is None):
         raise InvalidConfigError("give exactly one of --benchmark (tabular look-up) and --dataset (real training)")
     if benchmark is not None:
@@ -54,8 +62,13 @@ def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: s
     else:
         evaluator = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": dict(train or {})}
     objs = parse_objectives(objectives, "val_acc")
-    extra = sorted(({o.metric for o in objs} | set(constraints or {}) | set(extra_metrics))
-                   - {"val_acc", "val_loss", "params_M"})
+    from nasforge.hardware.spec import hardware_spec
+
+    named = {o.metric for o in objs} | set(constraints or {}) | set(extra_metrics)
+    hw = hardware_spec(named, constraints, evaluator["kind"], hardware)
+    if hw:
+        evaluator["hardware"] = hw
+    extra = sorted(named - {"val_acc", "val_loss", "params_M"} - set(hw["metrics"] if hw else ()))
     if evaluator["kind"] == "benchmark":
         evaluator["extra"] = [m for m in extra if m != signal]
     if trials is None and budget_seconds is None and wall_seconds is None:
@@ -72,8 +85,13 @@ def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: s
 
 
 def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
-    """The evaluator described by ``spec['evaluator']``."""
+    """The evaluator described by ``spec['evaluator']`` (cost-wrapped when it has a ``hardware`` block)."""
     ev = spec["evaluator"]
+    if ev.get("hardware"):
+        from nasforge.hardware.evaluator import with_costs
+
+        inner = build_evaluator({**spec, "evaluator": {k: v for k, v in ev.items() if k != "hardware"}}, space)
+        return with_costs(inner, space, ev["hardware"])
     if ev["kind"] == "benchmark":
         from nasforge.evaluators.tabular import TabularBenchmark
 
@@ -106,13 +124,13 @@ def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experi
                       dict(spec), constraints)
 
 
-def open_store(storage: str | None) -> Store:
+def open_store(storage: str | None, durability: str = "normal") -> Store:
     """Open the store at ``storage`` (default ``nasforge.db`` in the working directory)."""
-    return Store(storage or "nasforge.db")
+    return Store(storage or "nasforge.db", durability=durability)
 
 
 def search(*, storage: str | None = None, name: str | None = None, progress: Any = None, executor: Any = None,
-           in_memory: bool = False, **settings: Any) -> SearchSummary:
+           in_memory: bool = False, durability: str = "normal", **settings: Any) -> SearchSummary:
     """Run a new search. ``settings`` are those of :func:`make_spec`.
 
     Example:
@@ -120,7 +138,7 @@ def search(*, storage: str | None = None, name: str | None = None, progress: Any
     """
     spec = make_spec(**settings)
     exp = build_experiment(spec, name)
-    store = None if in_memory else open_store(storage)
+    store = None if in_memory else open_store(storage, durability)
     if store is not None:
         store.create_experiment(exp.name, spec)
     try:

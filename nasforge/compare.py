@@ -22,64 +22,129 @@ __all__ = ["compare", "format_table", "REPORT_COLUMNS"]
 REPORT_COLUMNS = ("c10_valid_acc_200", "c10_test_acc_200", "c100_test_acc_200", "in16_test_acc_200")
 
 
+def _timed(strategy: Any) -> list[float]:
+    """Wrap ``strategy.ask``/``tell`` on the instance to add up their time (per-query overhead)."""
+    spent = [0.0]
+    ask, tell = strategy.ask, strategy.tell
+
+    def timed_ask(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return ask(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    def timed_tell(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return tell(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t0
+
+    strategy.ask, strategy.tell = timed_ask, timed_tell
+    return spent
+
+
+def _run_one(name: str, seed: int, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """One (strategy, seed) search in memory; returns its table entry and best-so-far curve."""
+    spec = make_spec(strategy=name, seed=seed, **settings)
+    exp = build_experiment(spec, f"{name}-{seed}")
+    bench = exp.evaluator
+    spent = _timed(exp.strategy)
+    runner = Runner(exp, None)
+    t0 = time.perf_counter()
+    summary = runner.run()
+    wall = time.perf_counter() - t0
+    report_col = exp.evaluator.report_metric
+    curve, key, best_report = [], (-math.inf, -math.inf), math.nan
+    obj = exp.objectives[0]
+    for t in runner.records:  # incremental form of best_trial: highest fidelity, then score
+        if t.status == "ok" and obj.metric in t.metrics:
+            k = (t.fidelity or 0.0, obj.score(t.metrics[obj.metric]))
+            if k > key:
+                key, best_report = k, t.hidden.get(report_col or "", math.nan)
+        curve.append(best_report)
+    best = summary.best
+    entry: dict[str, Any] = {"seed": seed, "best_arch": best.arch if best else None,
+                             "report": best.hidden.get(report_col) if best and report_col else None,
+                             "signal": best.metrics.get("val_acc") if best else None,
+                             "queries": summary.trials, "cost_seconds": round(summary.cost_seconds, 1),
+                             "strategy_seconds": spent[0], "run_seconds": wall, "curve": curve}
+    if best is not None and isinstance(bench, TabularBenchmark):
+        row = bench.table.row_of.get(best.arch)
+        entry["columns"] = {c: float(bench.table.columns[c][row]) for c in REPORT_COLUMNS
+                            if c in bench.table.columns and row is not None}
+    return entry
+
+
+def _run_job(job: tuple[str, int, Mapping[str, Any]]) -> dict[str, Any]:
+    import os
+
+    try:  # one BLAS/torch thread per worker process: the pool itself is the parallelism
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    return _run_one(*job)
+
+
 def compare(strategies: Sequence[str], seeds: Sequence[int], *, space: str = "nb201", benchmark: str = "nb201",
             trials: int | None = None, budget_seconds: float | None = None,
             strategy_params: Mapping[str, Mapping[str, Any]] | None = None, benchmark_file: str | None = None,
             signal: str | None = None, report: str | None = None,
-            on_run: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+            on_run: Callable[[str, int], None] | None = None, jobs: int = 1) -> dict[str, Any]:
     """Run every strategy with every seed; returns per-run results, curves and the optimum.
 
     The curve of a run is the reported (test) accuracy of the best-so-far architecture (chosen
     by the search signal) after each query: what the search would return if stopped there.
+    ``jobs > 1`` runs the (strategy, seed) searches in a process pool; results do not depend
+    on it. ``seconds`` per strategy is the summed run time of its searches (CPU-bound, so
+    comparable across ``jobs``), and ``overhead_ms_per_query`` is the time spent inside the
+    strategy's ``ask``/``tell`` divided by its queries.
     """
-    results: dict[str, list[dict[str, Any]]] = {}
-    bench: TabularBenchmark | None = None
     t_all = time.perf_counter()
-    timings: dict[str, float] = {}
+    jobs_list = []
     for name in strategies:
-        runs = []
-        t0 = time.perf_counter()
         for seed in seeds:
-            spec = make_spec(space=space, strategy=name, benchmark=benchmark, trials=trials,
-                             budget_seconds=budget_seconds, seed=seed,
-                             strategy_params=(strategy_params or {}).get(name), benchmark_file=benchmark_file,
-                             signal=signal, report=report)
-            exp = build_experiment(spec, f"{name}-{seed}")
-            bench = exp.evaluator  # type: ignore[assignment]
-            runner = Runner(exp, None)
-            summary = runner.run()
-            report_col = exp.evaluator.report_metric
-            curve, key, best_report = [], (-math.inf, -math.inf), math.nan
-            obj = exp.objectives[0]
-            for t in runner.records:  # incremental form of best_trial: highest fidelity, then score
-                if t.status == "ok" and obj.metric in t.metrics:
-                    k = (t.fidelity or 0.0, obj.score(t.metrics[obj.metric]))
-                    if k > key:
-                        key, best_report = k, t.hidden.get(report_col or "", math.nan)
-                curve.append(best_report)
-            best = summary.best
-            entry: dict[str, Any] = {"seed": seed, "best_arch": best.arch if best else None,
-                                     "report": best.hidden.get(report_col) if best and report_col else None,
-                                     "signal": best.metrics.get("val_acc") if best else None,
-                                     "queries": summary.trials, "cost_seconds": round(summary.cost_seconds, 1),
-                                     "curve": curve}
-            if best is not None and isinstance(bench, TabularBenchmark):
-                row = bench.table.row_of.get(best.arch)
-                entry["columns"] = {c: float(bench.table.columns[c][row]) for c in REPORT_COLUMNS
-                                    if c in bench.table.columns and row is not None}
-            runs.append(entry)
+            settings = {"space": space, "benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
+                        "strategy_params": (strategy_params or {}).get(name), "benchmark_file": benchmark_file,
+                        "signal": signal, "report": report}
+            jobs_list.append((name, int(seed), settings))
+    entries: dict[tuple[str, int], dict[str, Any]] = {}
+    if jobs > 1 and len(jobs_list) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")  # no forked torch/BLAS thread pools
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = {pool.submit(_run_job, job): job for job in jobs_list}
+            for fut in as_completed(futures):
+                name, seed, _ = futures[fut]
+                entries[(name, seed)] = fut.result()
+                if on_run:
+                    on_run(name, seed)
+    else:
+        for name, seed, settings in jobs_list:
+            entries[(name, seed)] = _run_one(name, seed, settings)
             if on_run:
                 on_run(name, seed)
-        timings[name] = time.perf_counter() - t0
-        results[name] = runs
+    results: dict[str, list[dict[str, Any]]] = {n: [entries[(n, int(s))] for s in seeds] for n in strategies}
+    timings = {n: sum(r["run_seconds"] for r in runs) for n, runs in results.items()}
+    overhead = {n: 1000.0 * sum(r["strategy_seconds"] for r in runs) / max(1, sum(r["queries"] for r in runs))
+                for n, runs in results.items()}
     out: dict[str, Any] = {"results": results, "seconds": {k: round(v, 3) for k, v in timings.items()},
+                           "overhead_ms_per_query": {k: round(v, 3) for k, v in overhead.items()},
                            "total_seconds": round(time.perf_counter() - t_all, 3)}
-    if isinstance(bench, TabularBenchmark) and bench.report_metric:
-        arch, value = bench.optimum(bench.report_metric)
-        out["optimum"] = {"arch": arch, "report": value,
-                          "columns": {c: float(np.nanmax(bench.table.columns[c])) for c in REPORT_COLUMNS
-                                      if c in bench.table.columns}}
-        out["report_metric"] = bench.report_metric
+    if jobs_list:
+        bench = build_experiment(make_spec(strategy=strategies[0], seed=0, **jobs_list[0][2])).evaluator
+        if isinstance(bench, TabularBenchmark) and bench.report_metric:
+            arch, value = bench.optimum(bench.report_metric)
+            out["optimum"] = {"arch": arch, "report": value,
+                              "columns": {c: float(np.nanmax(bench.table.columns[c])) for c in REPORT_COLUMNS
+                                          if c in bench.table.columns}}
+            out["report_metric"] = bench.report_metric
     return out
 
 

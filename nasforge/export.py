@@ -1,18 +1,28 @@
-"""Saving and loading trained models without pickle: a state dict plus a JSON sidecar.
+"""Saving, loading and exporting trained models.
 
 ``save_model`` writes ``PATH`` (``torch.save`` of tensors only) and ``PATH.json`` (space, arch,
 training settings, input normalisation). ``load_model`` rebuilds the network from the JSON and
 loads the weights with ``weights_only=True``, so untrusted files cannot run code.
+
+``export_model`` writes a trained model as TorchScript or ONNX for use without nasforge. The
+exported graph takes raw inputs (as ``load_dataset`` returns them): the training normalisation is
+folded in as its first step. An ONNX file is checked against PyTorch with onnxruntime before
+``export_model`` returns. ``final_model`` trains the best architecture of a stored search
+stand-alone (on train+validation), or reuses the model trained by an earlier export.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["save_model", "load_model"]
+from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
+from nasforge.registry import unknown_name_message
+
+__all__ = ["save_model", "load_model", "export_model", "check_onnx", "final_model", "FinalModel",
+           "EXPORT_FORMATS", "ExportCheckError"]
 
 
 def save_model(model: Any, path: str | Path, *, space: str, arch: str, config: Any = None,
@@ -54,3 +64,211 @@ def load_model(path: str | Path) -> Any:
     model.eval()
     model.nasforge_meta = info
     return model
+
+
+EXPORT_FORMATS = ("torchscript", "onnx", "state_dict")
+ONNX_TOLERANCE = 1e-4
+
+
+class ExportCheckError(NasforgeError):
+    """An exported model does not reproduce the PyTorch model's outputs."""
+
+
+def _normalized(model: Any) -> Any:
+    """``model`` with its input normalisation (``nasforge_meta`` mean/std) as the first layer."""
+    import torch
+    from torch import nn
+
+    info = getattr(model, "nasforge_meta", {}) or {}
+    shape = list(info.get("input_shape", []))
+    mean, std = info.get("mean"), info.get("std")
+
+    class Normalized(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = model
+            view = [1, -1] + [1] * (len(shape) - 1) if shape else [1, -1]
+            self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0]).view(*view))
+            self.register_buffer("std", torch.tensor(std if std is not None else [1.0]).view(*view))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net((x - self.mean) / self.std)
+
+    return Normalized().eval()
+
+
+def _example(model: Any, batch: Any, size: int = 8) -> Any:
+    import torch
+
+    if batch is not None:
+        import numpy as np
+
+        return torch.from_numpy(np.array(batch, dtype=np.float32))  # a writable copy of read-only data
+    shape = (getattr(model, "nasforge_meta", {}) or {}).get("input_shape", [3, 32, 32])
+    return torch.rand(size, *shape, generator=torch.Generator().manual_seed(0))
+
+
+def check_onnx(path: str | Path, model: Any, batch: Any) -> float:
+    """Run ``batch`` through the ONNX file with onnxruntime and through ``model`` (raw inputs);
+    returns the largest absolute difference of the outputs."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    x = _example(model, batch)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    with torch.no_grad():
+        want = model(x).numpy()
+    return float(np.max(np.abs(got - want)))
+
+
+def export_model(model: Any, path: str | Path, fmt: str, *, space: str, arch: str, config: Any = None,
+                 space_config: dict[str, Any] | None = None, batch: Any = None,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write a trained model as ``torchscript``, ``onnx`` or ``state_dict`` (+ ``PATH.json``).
+
+    Args:
+        model: a trained network with ``nasforge_meta`` (as ``train_architecture`` returns it).
+        batch: raw inputs for tracing and for the ONNX check (default: 8 random inputs).
+        extra: more fields for the JSON sidecar (experiment, accuracies, ...).
+
+    Returns:
+        What was written: path, format, and for ONNX the largest difference to PyTorch.
+
+    Raises:
+        ExportCheckError: when the ONNX or TorchScript model disagrees with PyTorch by more than 1e-4.
+
+    Example:
+        >>> export_model(out.model, "best.onnx", "onnx", space="nb201", arch=arch_str)  # doctest: +SKIP
+    """
+    import warnings
+
+    import torch
+
+    if fmt not in EXPORT_FORMATS:
+        raise UnknownNameError(unknown_name_message("export format", fmt, list(EXPORT_FORMATS)))
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    info: dict[str, Any] = {"path": str(p.resolve()), "format": fmt}
+    if fmt == "state_dict":
+        save_model(model, p, space=space, arch=arch, config=config, space_config=space_config)
+        return info
+    wrapped = _normalized(model)
+    x = _example(model, batch)
+    with torch.no_grad():
+        want = wrapped(x)
+    with warnings.catch_warnings():
+        # tracing warns about shape checks in the network; the input shape is fixed by the dataset
+        warnings.simplefilter("ignore")
+        if fmt == "torchscript":
+            with torch.no_grad():
+                traced = torch.jit.trace(wrapped, x)
+            diff = float((traced(x) - want).abs().max())
+            traced.save(str(p))
+        else:
+            # the TorchScript-based exporter: the dynamo one needs onnxscript, which is not a dependency
+            torch.onnx.export(wrapped, (x,), str(p), dynamo=False, input_names=["input"], output_names=["logits"],
+                              dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17)
+            diff = check_onnx(p, wrapped, x)
+    info["max_abs_diff"] = diff
+    if not diff <= ONNX_TOLERANCE:
+        raise ExportCheckError(f"the {fmt} model differs from PyTorch by {diff:.3g} (> {ONNX_TOLERANCE:g}) on a "
+                               f"batch of {len(x)}; not trusting {p}")
+    meta = {"format": f"nasforge-{fmt}/1", "space": space, "space_config": space_config or {}, "arch": arch,
+            "input": "raw (normalisation is inside the model)", "input_shape": list(x.shape[1:]),
+            "train_config": asdict(config) if is_dataclass(config) else config,
+            "meta": getattr(model, "nasforge_meta", {}), "check": {"batch": len(x), "max_abs_diff": diff},
+            **(extra or {})}
+    Path(str(p) + ".json").write_text(json.dumps(meta, indent=2, default=str))
+    return info
+
+
+@dataclass
+class FinalModel:
+    """The stand-alone model of a search's best architecture (see :func:`final_model`)."""
+
+    model: Any
+    space: str
+    space_config: dict[str, Any]
+    arch: str
+    dataset: str
+    config: Any
+    cache: Path | None
+    reused: bool
+    seconds: float
+    test_acc: float | None
+    trial: int
+
+
+def final_model(store: Any, name: str, *, dataset: str | None = None, epochs: int | None = None,
+                data_root: str | None = None, model_config: dict[str, Any] | None = None,
+                cache_dir: str | Path | None = None, retrain: bool = False) -> FinalModel:
+    """Train the best architecture of experiment ``name`` on train+validation, or reuse it.
+
+    The training settings are the experiment's own (``--epochs`` etc. of its search); ``epochs``
+    overrides the epochs. A tabular-benchmark experiment never trained anything, so it needs a
+    ``dataset`` and uses the default training settings. A model trained before with the same
+    architecture, data and settings is loaded from ``cache_dir`` instead of trained again
+    (unless ``retrain``).
+
+    Raises:
+        InvalidConfigError: when the experiment has no successful trial, or a benchmark
+            experiment is exported without a dataset.
+    """
+    import hashlib
+    import time
+
+    from nasforge.api import build_experiment
+    from nasforge.evaluators.training import TrainConfig, train_architecture
+    from nasforge.runner import Runner
+    from nasforge.spaces import get_space
+
+    rec = store.get_experiment(name)
+    spec = rec.spec
+    ev = spec["evaluator"]
+    exp = build_experiment(spec, name)
+    runner = Runner(exp, None)
+    runner.records = sorted((t for t in store.trials(rec.id) if t.tell_order is not None),
+                            key=lambda t: t.tell_order or 0)
+    best = runner.best()
+    if best is None:
+        raise InvalidConfigError(f"experiment '{name}' has no successful trial to export")
+    settings: dict[str, Any] = {}
+    if ev["kind"] == "train":
+        settings = dict(ev.get("config") or {})
+        dataset = dataset or ev["dataset"]
+        data_root = data_root or ev.get("data_root")
+        if epochs is None and best.fidelity:
+            epochs = int(best.fidelity)  # the epochs the winning trial was trained for
+    elif dataset is None:
+        raise InvalidConfigError(f"experiment '{name}' searched the tabular benchmark '{ev.get('name')}' and "
+                                 f"trained nothing; give --dataset to train its best architecture on")
+    settings.setdefault("seed", spec.get("seed", 0))
+    if epochs is not None:
+        settings["epochs"] = int(epochs)
+    if model_config:
+        settings["model"] = {**settings.get("model", {}), **model_config}
+    try:
+        cfg = TrainConfig(**settings)
+    except TypeError as exc:
+        raise InvalidConfigError(f"bad training settings {settings}: {exc}") from None
+    space_name, space_config = spec["space"]["name"], dict(spec["space"].get("config", {}))
+    space = get_space(space_name, **space_config)
+    key = hashlib.sha256(json.dumps([space_name, space_config, best.arch_key, dataset, data_root, asdict(cfg)],
+                                    sort_keys=True, default=str).encode()).hexdigest()[:12]
+    cache = Path(cache_dir) / f"{name}-{key}.pt" if cache_dir is not None else None
+    if cache is not None and cache.is_file() and Path(str(cache) + ".json").is_file() and not retrain:
+        model = load_model(cache)
+        info = json.loads(Path(str(cache) + ".json").read_text()).get("final", {})
+        return FinalModel(model, space_name, space_config, best.arch, dataset, cfg, cache, True, 0.0,
+                          info.get("test_acc"), best.number)
+    t0 = time.perf_counter()
+    out = train_architecture(space, space.parse(best.arch), dataset, cfg, data_root=data_root, final=True)
+    if cache is not None:
+        save_model(out.model, cache, space=space_name, arch=best.arch, config=cfg, space_config=space_config)
+        meta = json.loads(Path(str(cache) + ".json").read_text())
+        meta["final"] = {"experiment": name, "trial": best.number, "dataset": dataset, "test_acc": out.test_acc}
+        Path(str(cache) + ".json").write_text(json.dumps(meta, indent=2))
+    return FinalModel(out.model, space_name, space_config, best.arch, dataset, cfg, cache, False,
+                      time.perf_counter() - t0, out.test_acc, best.number)

@@ -308,7 +308,11 @@ class Runner:
                     try:
                         result = fut.result()
                     except Exception as exc:  # noqa: BLE001 - a worker died: the trial failed
-                        result = Result.failed(f"{type(exc).__name__}: {exc}", fidelity=sug.fidelity)
+                        # a TimeoutError (the executor's per-trial timeout) makes a 'timeout' trial
+                        spent = 0.0 if self.exp.evaluator.simulated_cost else time.time() - started
+                        result = Result.failed(f"{type(exc).__name__}: {exc}", fidelity=sug.fidelity, cost=spent,
+                                               status=Status.TIMEOUT if isinstance(exc, TimeoutError)
+                                               else Status.FAILED)
                     self._finish(number, tid, sug, result, started)
         finally:
             if self.progress:

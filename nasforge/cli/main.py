@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from nasforge.cli.common import RichProgress, echo_json, handle_errors, print_table, storage_option
+from nasforge.cli.run_tools import cli_executor, execution_options
 from nasforge.errors import InvalidConfigError
 
 
@@ -104,26 +105,43 @@ def training_options(fn: Any) -> Any:
 @click.option("--signal", help="Benchmark column the search sees.")
 @click.option("--report", help="Hidden benchmark column reported at the end.")
 @click.option("--objectives", help="Comma list metric[:max|min] (default: val_acc:max).")
+@click.option("--max-params", help="Hardware limit: at most this many parameters (e.g. 200k, 0.5M).")
+@click.option("--max-flops", help="Hardware limit: at most this many forward FLOPs at batch 1 (e.g. 50M).")
+@click.option("--max-latency-ms", type=float, help="Hardware limit: latency in ms (see --latency-column).")
+@click.option("--latency-column", help="Latency --max-latency-ms limits: 'measured' (this machine), 'lut' "
+              "(look-up table) or, with --benchmark, a device column such as pixel3 or raspi4.")
+@click.option("--durability", type=click.Choice(["normal", "full"]), default="normal", show_default=True,
+              help="SQLite sync: 'normal' survives a killed process, 'full' also a power cut (fsync per commit).")
 @training_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@execution_options
 @handle_errors
 def search(space: str, strategy: str, benchmark: str | None, dataset: str | None, trials: int | None,
            budget_seconds: float | None, wall_seconds: float | None, seed: int, storage: str, name: str | None,
            params: tuple[str, ...], benchmark_file: str | None, signal: str | None, report: str | None,
-           objectives: str | None, epochs: int | None, batch_size: int | None, lr: float | None,
+           objectives: str | None, max_params: str | None, max_flops: str | None,
+           max_latency_ms: float | None, latency_column: str | None,
+           durability: str, epochs: int | None, batch_size: int | None, lr: float | None,
            optimizer: str | None, threads: int | None, max_train: int | None, channels: int | None,
-           cells: int | None, augment: bool, data_root: str | None, as_json: bool) -> None:
+           cells: int | None, augment: bool, data_root: str | None, as_json: bool, **execution: Any) -> None:
     """Run a new search and store every trial."""
     from nasforge import api
 
     train = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
+    from nasforge.hardware.spec import hardware_constraints
+
+    constraints = hardware_constraints(max_latency_ms=max_latency_ms, latency_column=latency_column,
+                                       max_params=max_params, max_flops=max_flops, benchmark=benchmark is not None)
     if benchmark and train:
         raise InvalidConfigError("training options (--epochs, ...) apply to --dataset searches, not --benchmark")
     summary = api.search(space=space, strategy=strategy, benchmark=benchmark, dataset=dataset, trials=trials,
                          budget_seconds=budget_seconds, wall_seconds=wall_seconds, seed=seed,
                          strategy_params=_params(params), benchmark_file=benchmark_file, signal=signal,
-                         report=report, objectives=objectives, train=train, data_root=data_root,
-                         storage=storage, name=name, progress=RichProgress(f"{strategy} on {space}"))
+                         report=report, objectives=objectives, constraints=constraints or None,
+                         train=train, data_root=data_root,
+                         storage=storage, name=name, progress=RichProgress(f"{strategy} on {space}"),
+                         executor=cli_executor(threads, **execution),
+                         durability=durability)
     _summary_out(summary, as_json)
 
 
@@ -133,12 +151,15 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
 @click.option("--trials", type=int, help="New total trial budget.")
 @click.option("--budget-seconds", type=float, help="New total charged-seconds budget.")
 @click.option("--json", "as_json", is_flag=True)
+@execution_options
 @handle_errors
-def resume(name: str, storage: str, trials: int | None, budget_seconds: float | None, as_json: bool) -> None:
+def resume(name: str, storage: str, trials: int | None, budget_seconds: float | None, as_json: bool,
+           **execution: Any) -> None:
     """Continue a stored search: replays its history, reruns interrupted trials, goes on."""
     from nasforge import api
 
     summary = api.resume(name, storage=storage, progress=RichProgress(f"resume {name}"),
+                         executor=cli_executor(None, **execution),
                          budget={"trials": trials, "seconds": budget_seconds})
     _summary_out(summary, as_json)
 
@@ -252,11 +273,12 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
 @click.option("--param", "params", multiple=True, metavar="STRATEGY.KEY=VALUE",
               help="Strategy hyperparameter, e.g. evolution.population_size=20 (repeatable).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write best-so-far curves to this PNG.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes (runs are independent).")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int | None, budget_seconds: float | None,
             benchmark_file: str | None, signal: str | None, report: str | None, params: tuple[str, ...],
-            plot: str | None, as_json: bool) -> None:
+            plot: str | None, jobs: int, as_json: bool) -> None:
     """Run strategies over many seeds and print an NB201-style table (mean ± std)."""
     from nasforge.compare import compare as run_compare
     from nasforge.compare import format_table
@@ -264,6 +286,8 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     if seeds < 1:
         raise InvalidConfigError(f"--seeds must be >= 1, but got {seeds}")
+    if jobs < 1:
+        raise InvalidConfigError(f"--jobs must be >= 1, but got {jobs}")
     per: dict[str, dict[str, Any]] = {}
     for key, val in _params(params).items():
         strat, dot, p = key.partition(".")
@@ -283,7 +307,7 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
     try:
         data = run_compare(names, list(range(seeds)), space=space, benchmark=benchmark, trials=trials,
                            budget_seconds=budget_seconds, strategy_params=per, benchmark_file=benchmark_file,
-                           signal=signal, report=report, on_run=tick)
+                           signal=signal, report=report, on_run=tick, jobs=jobs)
     finally:
         progress.stop()
     if plot:
@@ -300,6 +324,8 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
     print_table(format_table(data), title=f"{benchmark}: {seeds} seeds, {budget} per run (mean ± std)")
     click.echo(f"total {data['total_seconds']:.2f} s; per strategy: " +
                ", ".join(f"{k} {v:.2f} s" for k, v in data["seconds"].items()))
+    click.echo("strategy overhead per query (ask+tell): " +
+               ", ".join(f"{k} {v:.2f} ms" for k, v in data["overhead_ms_per_query"].items()))
     if plot:
         click.echo(f"plot written to {plot}")
 
@@ -325,6 +351,8 @@ def list_cmd(what: str | None) -> None:
 
 # Command modules of later features: each defines `register(cli)`; one line each, in this block.
 # --- command modules ---
+from nasforge.cli import run_tools; run_tools.register(cli)  # noqa: E702
+from nasforge.cli import pareto; pareto.register(cli)  # noqa: E702
 # --- end command modules ---
 
 

@@ -119,6 +119,11 @@ class Result:
         object.__setattr__(self, "hidden", _frozen(self.hidden))
         object.__setattr__(self, "info", MappingProxyType(dict(self.info)))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # read-only mapping proxies cannot be pickled; results travel back from worker processes
+        return (type(self), (self.status, dict(self.metrics), dict(self.hidden), self.cost, self.params, self.error,
+                             self.fidelity, dict(self.info)))
+
     @classmethod
     def ok(cls, metrics: Mapping[str, float], *, hidden: Mapping[str, float] | None = None, cost: float = 0.0,
            params: int | None = None, fidelity: float | None = None, info: Mapping[str, Any] | None = None) -> Result:

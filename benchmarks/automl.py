@@ -1,0 +1,179 @@
+"""AutoML estimators vs hand-designed baselines under the same wall-clock budget (issue 7).
+
+Images (acceptance 1): on MNIST and Fashion-MNIST, ``ImageClassifier(time_budget_s=B)`` (search +
+final retraining, all inside B) against hand-designed CNNs trained with a good recipe for the
+whole budget B (AdamW, warm-up + cosine planned to end with the budget, random-shift
+augmentation, all 60,000 training images). Same machine, same torch threads, one process, run
+side by side. Test accuracy on the official 10,000 test images, which no method sees before.
+
+Tabular (acceptance 3): ``TabularClassifier`` against scikit-learn's ``MLPClassifier`` tuned by
+``GridSearchCV`` (5-fold) over a small grid, inside a standardising pipeline, on breast-cancer
+and wine (fixed stratified test splits of :mod:`nasforge.data`), several seeds.
+
+Run under the shared CPU lock, e.g.::
+
+    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/automl.py images --budget 210
+    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/automl.py tabular --seeds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+
+from nasforge.data import load_dataset  # noqa: E402
+
+
+# ------------------------------------------------------------------ hand-designed baselines
+def keras_cnn(in_channels: int = 1, num_classes: int = 10) -> Any:
+    """The Keras MNIST example CNN: conv32-pool-conv64-pool-dropout(0.5)-dense (34,826 params)."""
+    from torch import nn
+
+    return nn.Sequential(nn.Conv2d(in_channels, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(64 * 5 * 5, num_classes))
+
+
+def vgg_bn_cnn(in_channels: int = 1, num_classes: int = 10) -> Any:
+    """A VGG-style CNN with batch norm, the usual strong MNIST design:
+    2x(conv32) - pool - 2x(conv64) - pool - dense128 - dropout(0.3) - dense."""
+    from torch import nn
+
+    def cbr(i: int, o: int) -> list[Any]:
+        return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU()]
+
+    return nn.Sequential(*cbr(in_channels, 32), *cbr(32, 32), nn.MaxPool2d(2), *cbr(32, 64), *cbr(64, 64),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3),
+                         nn.Linear(128, num_classes))
+
+
+BASELINES = {"keras-cnn": keras_cnn, "vgg-bn-cnn": vgg_bn_cnn}
+
+
+def run_baseline(name: str, ds: Any, budget: float, threads: int, seed: int) -> dict[str, Any]:
+    import torch
+
+    from nasforge.estimators._train import Recipe, predict_logits, set_threads, train_model
+
+    t0 = time.perf_counter()
+    set_threads(threads)
+    x = ds.x_train
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)
+    std = x.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+    xt = torch.from_numpy(((x - mean) / std).astype(np.float32))
+    yt = torch.from_numpy(ds.y_train.astype(np.int64))
+    torch.manual_seed(seed)
+    model = BASELINES[name](x.shape[1], ds.num_classes)
+    recipe = Recipe(epochs=30, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=5e-4, augment="shift")
+    stats = train_model(model, xt, yt, recipe, seconds=budget - (time.perf_counter() - t0), seed=seed)
+    fit_s = time.perf_counter() - t0
+    xs = torch.from_numpy(((ds.x_test - mean) / std).astype(np.float32))
+    acc = float((predict_logits(model, xs).argmax(1).numpy() == ds.y_test).mean()) * 100
+    return {"method": name, "test_acc": acc, "fit_seconds": fit_s, "epochs": round(stats.epochs, 2),
+            "params": sum(p.numel() for p in model.parameters())}
+
+
+def run_nasforge(ds: Any, budget: float, threads: int, seed: int, **kw: Any) -> dict[str, Any]:
+    from nasforge.estimators import ImageClassifier
+
+    t0 = time.perf_counter()
+    clf = ImageClassifier(time_budget_s=budget, threads=threads, seed=seed, **kw).fit(ds.x_train, ds.y_train)
+    fit_s = time.perf_counter() - t0
+    acc = clf.score(ds.x_test, ds.y_test) * 100
+    return {"method": "nasforge ImageClassifier", "test_acc": acc, "fit_seconds": fit_s,
+            "epochs": round(clf.final_stats_["epochs"], 2), "params": sum(p.numel() for p in clf.model_.parameters()),
+            "trials": len(clf.history_), "search_seconds": round(clf.search_seconds_, 1),
+            "best_val_acc": clf.best_val_acc_, "best_arch": clf.best_arch_string_,
+            "history": [{k: h.get(k) for k in ("arch", "val_acc", "epochs_run", "params", "cost")} for h in clf.history_]}
+
+
+def images(args: argparse.Namespace) -> None:
+    rows = []
+    for name in args.datasets:
+        ds = load_dataset(name)
+        for method in args.methods:
+            if method == "nasforge":
+                r = run_nasforge(ds, args.budget, args.threads, args.seed)
+            else:
+                r = run_baseline(method, ds, args.budget, args.threads, args.seed)
+            r["dataset"] = name
+            rows.append(r)
+            print(json.dumps({k: v for k, v in r.items() if k != "history"}), flush=True)
+            if "history" in r:
+                for h in r["history"]:
+                    print("   trial", json.dumps(h), flush=True)
+    print(f"\n| dataset | method | test acc % | fit s | final epochs | params |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['dataset']} | {r['method']} | {r['test_acc']:.2f} | {r['fit_seconds']:.0f} | {r['epochs']} | "
+              f"{r['params']:,} |")
+
+
+def tabular(args: argparse.Namespace) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from nasforge.estimators import TabularClassifier
+
+    grid = {"mlpclassifier__hidden_layer_sizes": [(32,), (64,), (128,), (64, 64)],
+            "mlpclassifier__alpha": [1e-4, 1e-3, 1e-2], "mlpclassifier__learning_rate_init": [1e-3, 1e-2]}
+    print(f"MLPClassifier grid ({np.prod([len(v) for v in grid.values()])} settings, 5-fold CV): {grid}")
+    print("\n| dataset | seed | TabularClassifier test acc % | fit s | MLPClassifier+GridSearchCV test acc % | fit s |")
+    print("|---|---|---|---|---|---|")
+    summary: dict[str, list[tuple[float, float]]] = {}
+    for name in args.tab_datasets:
+        ds = load_dataset(name)
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            clf = TabularClassifier(time_budget_s=args.tab_budget, seed=seed, threads=args.threads)
+            clf.fit(ds.x_train, ds.y_train)
+            nas_s = time.perf_counter() - t0
+            nas_acc = clf.score(ds.x_test, ds.y_test) * 100
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gs = GridSearchCV(make_pipeline(StandardScaler(), MLPClassifier(max_iter=500, random_state=seed)),
+                                  grid, cv=5, n_jobs=1).fit(ds.x_train, ds.y_train)
+            sk_s = time.perf_counter() - t0
+            sk_acc = gs.score(ds.x_test, ds.y_test) * 100
+            summary.setdefault(name, []).append((nas_acc, sk_acc))
+            print(f"| {name} | {seed} | {nas_acc:.2f} | {nas_s:.1f} | {sk_acc:.2f} | {sk_s:.1f} |", flush=True)
+    for name, pairs in summary.items():
+        a = np.array(pairs)
+        print(f"{name}: mean test acc TabularClassifier {a[:, 0].mean():.2f} vs MLPClassifier+GridSearchCV "
+              f"{a[:, 1].mean():.2f} over {len(a)} seeds (test set {len(load_dataset(name).y_test)} samples)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("part", choices=["images", "tabular"])
+    p.add_argument("--datasets", nargs="+", default=["mnist", "fashion-mnist"])
+    p.add_argument("--methods", nargs="+", default=["nasforge", "vgg-bn-cnn", "keras-cnn"])
+    p.add_argument("--budget", type=float, default=210.0, help="seconds per method per dataset")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tab-datasets", nargs="+", default=["breast-cancer", "wine"])
+    p.add_argument("--tab-budget", type=float, default=30.0)
+    p.add_argument("--seeds", type=int, default=3)
+    args = p.parse_args()
+    import torch
+
+    print(f"command: {' '.join(sys.argv)}")
+    print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{args.threads} torch threads; started {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
+    images(args) if args.part == "images" else tabular(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""One-shot NAS on real data: DARTS (1st/2nd order), GDAS, ENAS and SPOS on the NB201 space.
+
+Recipe (fixed, stated in BENCHMARKS.md; run under the shared CPU lock):
+
+    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/oneshot.py
+
+- Data: a class-stratified Fashion-MNIST subset (5,000 train / 2,000 test images, 28x28, seed 0),
+  written to a temporary .npz; the library's fixed split gives 4,000 train / 1,000 validation.
+- Search: NB201 supernet C=8, N=1 on the first ``--search-train`` (2,000) training images for
+  weights and the 1,000 validation images for architecture decisions; batch 64; SGD 0.025 cosine;
+  alpha Adam lr 3e-3 (10x the paper's 3e-4 because a run here has ~100x fewer steps). Epochs per
+  method (equalising CPU time roughly): darts 6, darts2 2, gdas / enas / spos 10.
+- Stand-alone training (found cells and the random reference population alike): NB201 network C=8,
+  N=1, 4,000 training images, 4 epochs, SGD lr 0.05 cosine, batch 64, seed 0; test accuracy on the
+  2,000 test images (never seen by any search).
+- Reference population: ``--random`` (30) uniform random NB201 cells (seed 2024).
+- Kendall tau (SPOS, ENAS): supernet-estimated validation accuracy (single path, BN recalibrated)
+  against stand-alone test accuracy over the random population.
+Each search runs in a fresh process, so ``peak RSS`` is that search's own peak (includes torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+
+EPOCHS = {"darts": 6, "darts2": 2, "gdas": 10, "enas": 10, "spos": 10}
+PARAM_FREE = {"none", "skip_connect", "avg_pool_3x3"}
+
+
+def _search_job(job: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from nasforge.oneshot import ONESHOT, OneShotConfig, load_oneshot_data, peak_rss_mb
+    from nasforge.spaces import get_space
+
+    torch.set_num_threads(1)
+    space = get_space("nb201")
+    train, val, _ = load_oneshot_data(job["data"], max_train=job["search_train"])
+    rss0 = peak_rss_mb()
+    cfg = OneShotConfig(channels=8, cells=1, batch_size=64, a_lr=3e-3, seed=job["seed"], eval_samples=500)
+    hp: dict[str, Any] = {"recal_batches": 2} if job["method"] in ("spos", "enas") else {}
+    method = ONESHOT.get(job["method"])(space, cfg, **hp)
+    t0 = time.perf_counter()
+    arch = method.search(train, val, job["epochs"])
+    seconds = time.perf_counter() - t0
+    out = {"method": job["method"], "seed": job["seed"], "arch": space.to_string(arch), "seconds": seconds,
+           "peak_rss_mb": method.peak_rss_mb_, "rss_before_search_mb": rss0, "epochs": job["epochs"],
+           "last": {k: v for k, v in method.history_[-1].items() if k in ("train_loss", "val_loss", "reward")}}
+    if job["method"] in ("darts", "darts2", "gdas"):
+        out["alphas"] = method.history_[-1]["alphas"]["normal"]
+    if job["method"] in ("spos", "enas"):
+        archs = [space.parse(s) for s in job["random"]]
+        t1 = time.perf_counter()
+        out["estimates"] = method.estimate(archs, train, val, recal_batches=2)
+        out["estimate_seconds"] = time.perf_counter() - t1
+    return out
+
+
+def _train_job(job: dict[str, Any]) -> dict[str, Any]:
+    from nasforge.evaluators.training import TrainConfig, train_architecture
+    from nasforge.spaces import get_space
+
+    space = get_space("nb201")
+    cfg = TrainConfig(epochs=job["epochs"], batch_size=64, lr=0.05, seed=0, threads=1,
+                      model={"channels": 8, "cells_per_stage": 1})
+    out = train_architecture(space, space.parse(job["arch"]), job["data"], cfg)
+    return {"arch": job["arch"], "test_acc": out.test_acc, "val_acc": out.val_acc, "seconds": out.seconds,
+            "params": out.params}
+
+
+def _run(fn: Any, job: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": fn.__name__, **fn(job)}
+
+
+def _percentile(value: float, population: list[float]) -> float:
+    below = sum(p < value for p in population) + 0.5 * sum(p == value for p in population)
+    return 100.0 * below / len(population)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--random", type=int, default=30, help="size of the random reference population")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--search-train", type=int, default=2000)
+    ap.add_argument("--train-epochs", type=int, default=4)
+    ap.add_argument("--methods", default="darts,darts2,gdas,enas,spos")
+    ap.add_argument("--epochs-scale", type=float, default=1.0, help="multiply search epochs (smoke runs: <1)")
+    ap.add_argument("--n-train", type=int, default=5000)
+    ap.add_argument("--n-test", type=int, default=2000)
+    ap.add_argument("--json", dest="json_out", help="write all numbers to this file")
+    args = ap.parse_args()
+
+    import torch
+
+    from nasforge.data.datasets import load_dataset
+    from nasforge.evaluators.tabular import find_nb201_dir, load_table
+    from nasforge.spaces import get_space
+
+    t_start = time.perf_counter()
+    print(f"command: {' '.join([sys.executable] + sys.argv)}")
+    print(f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"torch {torch.__version__}")
+    tmp = tempfile.mkdtemp(prefix="nasforge-oneshot-")
+    ds = load_dataset("fashion-mnist").subset(args.n_train, args.n_test, seed=0)
+    data = os.path.join(tmp, "fmnist-subset.npz")
+    np.savez(data, x_train=np.asarray(ds.x_train), y_train=np.asarray(ds.y_train), x_test=np.asarray(ds.x_test),
+             y_test=np.asarray(ds.y_test), classes=np.array(ds.classes))
+    space = get_space("nb201")
+    rng = np.random.default_rng(2024)
+    randoms = list(dict.fromkeys(space.to_string(space.sample(rng)) for _ in range(args.random)))
+    methods = [m for m in args.methods.split(",") if m]
+    searches = [{"method": m, "seed": s, "data": data, "search_train": args.search_train, "random": randoms,
+                 "epochs": max(1, round(EPOCHS[m] * args.epochs_scale))} for s in range(args.seeds) for m in methods]
+    # Longest searches first so the two workers finish together.
+    searches.sort(key=lambda j: -EPOCHS[j["method"]] * {"darts2": 9, "darts": 3}.get(j["method"], 1))
+    trains = [{"arch": a, "data": data, "epochs": args.train_epochs} for a in randoms]
+    ctx = mp.get_context("spawn")
+    results: list[dict[str, Any]] = []
+    with ctx.Pool(args.workers, maxtasksperchild=1) as pool:
+        pending = [pool.apply_async(_run, (_search_job, j)) for j in searches]
+        pending += [pool.apply_async(_run, (_train_job, j)) for j in trains]
+        for p in pending:
+            r = p.get()
+            results.append(r)
+            if r["kind"] == "_search_job":
+                print(f"  search {r['method']:<6} seed {r['seed']}: {r['arch']}  {r['seconds']:.0f} s, "
+                      f"peak RSS {r['peak_rss_mb']:.0f} MiB", flush=True)
+        found = sorted({r["arch"] for r in results if r["kind"] == "_search_job"} - set(randoms))
+        extra = [pool.apply_async(_run, (_train_job, {"arch": a, "data": data, "epochs": args.train_epochs}))
+                 for a in found]
+        results += [p.get() for p in extra]
+    standalone = {r["arch"]: r for r in results if r["kind"] == "_train_job"}
+    pop = [standalone[a]["test_acc"] for a in randoms]
+    table = load_table(str(find_nb201_dir() / "nb201_core.csv"))
+    c10 = table.column("c10_test_acc_200")
+
+    def nb201_c10(a: str) -> float:
+        return float(c10[table.row_of[a]])
+
+    from scipy.stats import kendalltau
+
+    summary: dict[str, Any] = {}
+    for m in methods:
+        runs = [r for r in results if r["kind"] == "_search_job" and r["method"] == m]
+        accs = [standalone[r["arch"]]["test_acc"] for r in runs]
+        pct = [_percentile(a, pop) for a in accs]
+        taus = []
+        for r in runs:
+            if "estimates" in r:
+                taus.append(float(kendalltau(r["estimates"], pop).statistic))
+        param_free = [all(tok.split("~")[0] in PARAM_FREE for node in r["arch"].split("+")
+                          for tok in node.strip("|").split("|")) for r in runs]
+        skips = [sum(tok.startswith("skip_connect") for tok in r["arch"].replace("+", "|").split("|")) for r in runs]
+        summary[m] = {"archs": [r["arch"] for r in runs], "test_acc": accs, "percentile": pct,
+                      "nb201_c10_test": [nb201_c10(r["arch"]) for r in runs],
+                      "search_seconds": [r["seconds"] for r in runs], "peak_rss_mb": [r["peak_rss_mb"] for r in runs],
+                      "rss_before_search_mb": [r["rss_before_search_mb"] for r in runs],
+                      "kendall_tau": taus, "only_param_free": param_free, "skip_edges": skips,
+                      "epochs": runs[0]["epochs"] if runs else None, "last": [r["last"] for r in runs]}
+    rand_sorted = sorted(pop)
+    print(f"\nrandom population: {len(pop)} cells, stand-alone test acc mean {np.mean(pop):.2f}, median "
+          f"{np.median(pop):.2f}, 80th pct {np.percentile(pop, 80):.2f}, best {rand_sorted[-1]:.2f}, "
+          f"worst {rand_sorted[0]:.2f}; disconnected cells: "
+          f"{sum(not space.is_connected(space.parse(a)) for a in randoms)}")
+    print("\n| method | epochs | found cells (per seed) | stand-alone test acc % | percentile in random pop. | "
+          "NB201 C10 test % (lookup) | search s | peak RSS MiB | Kendall tau |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for m, s in summary.items():
+        tau = f"{np.mean(s['kendall_tau']):.2f} ({', '.join(f'{t:.2f}' for t in s['kendall_tau'])})" \
+            if s["kendall_tau"] else "-"
+        print(f"| {m} | {s['epochs']} | {'<br>'.join('`' + a + '`' for a in s['archs'])} | "
+              f"{np.mean(s['test_acc']):.2f} ± {np.std(s['test_acc']):.2f} | "
+              f"{np.mean(s['percentile']):.0f} ({', '.join(f'{p:.0f}' for p in s['percentile'])}) | "
+              f"{np.mean(s['nb201_c10_test']):.2f} | {np.mean(s['search_seconds']):.0f} | "
+              f"{max(s['peak_rss_mb']):.0f} | {tau} |")
+    print("\nparam-free-only cells (skip/none/pool) per method:",
+          {m: sum(s["only_param_free"]) for m, s in summary.items()},
+          "; skip edges per found cell:", {m: s["skip_edges"] for m, s in summary.items()})
+    total = time.perf_counter() - t_start
+    print(f"total wall time {total:.0f} s")
+    if args.json_out:
+        with open(args.json_out, "w") as fh:
+            json.dump({"summary": summary, "random": {a: standalone[a] for a in randoms},
+                       "found": {a: standalone[a] for a in found}, "results": results, "wall_seconds": total,
+                       "args": vars(args)}, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

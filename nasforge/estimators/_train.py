@@ -1,0 +1,301 @@
+"""Training on in-memory tensors under a wall-clock limit (the estimators' trainer and evaluator).
+
+:func:`nasforge.evaluators.training.train_architecture` trains on a *named* dataset for a fixed
+number of epochs. The estimators need two things it does not do: train on arrays the user passed
+to ``fit``, and stop on a *time* limit, because ``time_budget_s`` bounds the whole ``fit``. So the
+schedule here is planned in steps from the measured step time: the learning rate warms up and then
+follows a cosine to zero over the steps that fit in the time left (re-planned as timings come in),
+so a time-boxed run ends its schedule properly instead of being cut off at a high learning rate.
+With validation data and ``patience``, it stops early and keeps the best epoch's weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nasforge.arch import Architecture
+from nasforge.errors import InvalidConfigError, TrialFailedError
+from nasforge.evaluators.base import Result
+from nasforge.spaces.base import SearchSpace
+
+__all__ = ["Recipe", "TrainStats", "train_model", "predict_logits", "ArrayEvaluator", "set_threads"]
+
+log = logging.getLogger("nasforge.estimators")
+
+_OPTIMIZERS = ("adamw", "sgd")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a network is trained.
+
+    Args:
+        epochs: at most this many passes (a time limit may end training sooner).
+        batch_size: minibatch size.
+        lr: peak learning rate (after a linear warm-up over ``warmup`` of the steps).
+        optimizer: ``adamw`` or ``sgd`` (Nesterov, momentum 0.9).
+        weight_decay: decoupled (AdamW) or L2 (SGD) weight decay.
+        label_smoothing: cross-entropy label smoothing.
+        augment: ``None``, ``"shift"`` (random per-sample shifts of up to 2 pixels) or
+            ``"shift+flip"`` (also horizontal flips, for natural images).
+        patience: with validation data, stop after this many epochs without a lower
+            validation loss and keep the best epoch's weights (None: never stop early).
+        warmup: share of the planned steps spent warming the learning rate up.
+
+    Example:
+        >>> Recipe(epochs=3, augment="shift").batch_size
+        128
+    """
+
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 3e-3
+    optimizer: str = "adamw"
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    augment: str | None = None
+    patience: int | None = None
+    warmup: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise InvalidConfigError(f"epochs >= 1, batch_size >= 1 and lr > 0 must hold, but got (epochs="
+                                     f"{self.epochs}, batch_size={self.batch_size}, lr={self.lr})")
+        if self.optimizer not in _OPTIMIZERS:
+            raise InvalidConfigError(f"optimizer must be one of {_OPTIMIZERS}, but got {self.optimizer!r}")
+        if self.augment not in (None, "shift", "shift+flip"):
+            raise InvalidConfigError(f"augment must be None, 'shift' or 'shift+flip', but got {self.augment!r}")
+        if self.patience is not None and self.patience < 1:
+            raise InvalidConfigError(f"patience must be None or >= 1, but got {self.patience}")
+        if not 0.0 <= self.warmup < 1.0:
+            raise InvalidConfigError(f"0 <= warmup < 1 must hold, but got warmup={self.warmup}")
+
+
+@dataclass
+class TrainStats:
+    """What :func:`train_model` did: steps, epochs, time and the best validation numbers."""
+
+    steps: int = 0
+    epochs: float = 0.0
+    best_epoch: int = 0
+    seconds: float = 0.0
+    val_acc: float = float("nan")
+    val_loss: float = float("nan")
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def set_threads(n: int) -> None:
+    """Set torch's intra-op threads for this process."""
+    import torch
+
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+
+
+def _shift(x: Any, gen: Any, flip: bool) -> Any:
+    """Random per-sample shifts by up to 2 pixels (zero padding), optionally horizontal flips."""
+    import torch
+
+    n, c, h, w = x.shape
+    pad = 2
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=gen)
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+    out = padded[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    if flip:
+        mask = torch.rand(n, generator=gen) < 0.5
+        out[mask] = out[mask].flip(3)
+    return out
+
+
+def predict_logits(model: Any, x: Any, batch: int = 1024) -> Any:
+    """Logits of ``model`` on tensor ``x`` in eval mode, batched, without gradients."""
+    import torch
+
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            outs.append(model(x[i:i + batch]))
+    return torch.cat(outs) if outs else torch.zeros(0)
+
+
+def _val_metrics(model: Any, x: Any, y: Any) -> tuple[float, float]:
+    import torch.nn.functional as F
+
+    logits = predict_logits(model, x)
+    loss = float(F.cross_entropy(logits, y))
+    acc = 100.0 * float((logits.argmax(1) == y).float().mean())
+    return acc, loss
+
+
+def train_model(model: Any, x: Any, y: Any, recipe: Recipe, *, seconds: float | None = None,
+                epochs: int | None = None, x_val: Any = None, y_val: Any = None, seed: int = 0) -> TrainStats:
+    """Train ``model`` in place on tensors ``(x, y)`` for ``epochs`` or until ``seconds`` pass.
+
+    Args:
+        seconds: wall-clock limit for training and the validation passes (None: no limit).
+        epochs: overrides ``recipe.epochs``.
+        x_val, y_val: validation tensors for early stopping and the returned accuracy.
+        seed: seeds initialisation-independent randomness (batch order, augmentation).
+
+    Raises:
+        TrialFailedError: when the loss becomes NaN or infinite.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    t0 = time.perf_counter()
+    n = len(x)
+    bs = min(recipe.batch_size, max(2, n))
+    steps_per_epoch = max(1, n // bs)  # drop the ragged last batch: batch norm dislikes tiny batches
+    cap = steps_per_epoch * int(epochs or recipe.epochs)
+    gen = torch.Generator().manual_seed(int(seed))
+    if recipe.optimizer == "adamw":
+        opt: Any = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9, nesterov=True,
+                              weight_decay=recipe.weight_decay)
+    has_val = x_val is not None and len(x_val) > 0
+    stats = TrainStats()
+    planned = cap
+    step_times: list[float] = []
+    best_score, best_state, since_best = -math.inf, None, 0
+    flip = recipe.augment == "shift+flip"
+    augment = recipe.augment is not None and x.ndim == 4
+    step = 0
+    stop = False
+    while step < planned and not stop:
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        epoch_loss = 0.0
+        for b in range(steps_per_epoch):
+            if step >= planned:
+                break
+            ts = time.perf_counter()
+            idx = perm[b * bs:(b + 1) * bs]
+            xb = x[idx]
+            if augment:
+                xb = _shift(xb, gen, flip)
+            warm = max(1, int(recipe.warmup * planned))
+            frac = step / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, planned - warm)))
+            for g in opt.param_groups:
+                g["lr"] = recipe.lr * max(frac, 0.0)
+            loss = F.cross_entropy(model(xb), y[idx], label_smoothing=recipe.label_smoothing)
+            if not torch.isfinite(loss):
+                raise TrialFailedError(f"loss became {loss.item()} at step {step + 1}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            epoch_loss += loss.item() * len(idx)
+            step += 1
+            step_times.append(time.perf_counter() - ts)
+            if seconds is not None and (step in (3, 10) or step % 25 == 0):
+                # re-plan: the schedule ends where the time does (skip the first, slow step)
+                recent = step_times[1:][-50:] or step_times
+                per_step = float(np.median(recent))
+                reserve = 0.05 * seconds + (0.5 if has_val else 0.0)
+                left = seconds - (time.perf_counter() - t0) - reserve
+                planned = max(step + 1, min(cap, step + int(left / per_step)))
+            if seconds is not None and time.perf_counter() - t0 > seconds:
+                stop = True
+                break
+        done_batches = b + 1 if steps_per_epoch else 0
+        stats.epochs = step / steps_per_epoch
+        record: dict[str, float] = {"epoch": round(stats.epochs, 3),
+                                    "train_loss": epoch_loss / max(1, done_batches * bs)}
+        if has_val and (recipe.patience is not None or step >= planned or stop):
+            acc, vloss = _val_metrics(model, x_val, y_val)
+            record.update(val_acc=acc, val_loss=vloss)
+            # early stopping follows the validation loss: on small validation sets the accuracy
+            # ties for many epochs and would stop (and size the final retraining) too early
+            score = -vloss if recipe.patience is not None else acc
+            if score > best_score:
+                best_score, since_best = score, 0
+                stats.val_acc, stats.val_loss, stats.best_epoch = acc, vloss, math.ceil(stats.epochs)
+                if recipe.patience is not None:
+                    best_state = copy.deepcopy(model.state_dict())
+            else:
+                since_best += 1
+                if recipe.patience is not None and since_best >= recipe.patience:
+                    stop = True
+        stats.history.append(record)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    if not has_val:
+        stats.best_epoch = math.ceil(stats.epochs)
+    stats.steps = step
+    stats.seconds = time.perf_counter() - t0
+    model.eval()
+    return stats
+
+
+class ArrayEvaluator:
+    """Evaluate architectures by training on in-memory tensors, each trial time-boxed.
+
+    The fidelity is the trial's training time in seconds (default ``trial_seconds``): under a
+    wall-clock budget the question is which network is most accurate for the time it is given,
+    so every candidate gets the same time rather than the same epochs. Visible metrics:
+    ``val_acc``, ``val_loss``, ``params_M``, ``epochs`` (best epoch, used to size the final
+    retraining when there is no time limit). There is no test split here: the estimator never
+    sees one, so ``report_metric`` is None.
+
+    Example:
+        >>> ev = ArrayEvaluator(space, data, Recipe(), trial_seconds=5.0)  # doctest: +SKIP
+        >>> ev.evaluate(space.sample(np.random.default_rng(0))).metrics["val_acc"]  # doctest: +SKIP
+    """
+
+    simulated_cost = False
+    default_objective = "val_acc"
+    report_metric: str | None = None
+
+    def __init__(self, space: SearchSpace, data: dict[str, Any], recipe: Recipe, *,
+                 trial_seconds: float | None = None, seed: int = 0, threads: int = 1,
+                 model_kwargs: dict[str, Any] | None = None) -> None:
+        self.space = space
+        self.data = data
+        self.recipe = recipe
+        self.trial_seconds = trial_seconds
+        self.seed = int(seed)
+        self.threads = int(threads)
+        self.model_kwargs = dict(model_kwargs or {})
+
+    def build(self, arch: Architecture) -> Any:
+        """The untrained network for ``arch`` (seeded initialisation)."""
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            model = self.space.build(arch, **self.model_kwargs)
+            with torch.no_grad():
+                model.eval()
+                model(self.data["x_train"][:2])  # materialise lazy layers
+        return model
+
+    def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Result:
+        set_threads(self.threads)
+        seconds = float(fidelity) if fidelity else self.trial_seconds
+        t0 = time.perf_counter()
+        try:
+            model = self.build(arch)
+            params = sum(p.numel() for p in model.parameters())
+            stats = train_model(model, self.data["x_train"], self.data["y_train"], self.recipe, seconds=seconds,
+                                x_val=self.data["x_val"], y_val=self.data["y_val"], seed=self.seed)
+        except TrialFailedError as exc:
+            return Result.failed(str(exc), cost=time.perf_counter() - t0, fidelity=seconds)
+        return Result.ok({"val_acc": stats.val_acc, "val_loss": stats.val_loss, "params_M": params / 1e6,
+                          "epochs": float(stats.best_epoch), "epochs_run": stats.epochs},
+                         cost=time.perf_counter() - t0, params=params, fidelity=seconds)
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "arrays", "trial_seconds": self.trial_seconds, "recipe": self.recipe.__dict__,
+                "n_train": int(len(self.data["x_train"])), "n_val": int(len(self.data["x_val"]))}

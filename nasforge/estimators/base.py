@@ -1,0 +1,513 @@
+"""The shared base of the AutoML estimators: search, retrain, predict, save, export.
+
+``fit`` validates the inputs, splits off a stratified validation set, runs a search (a
+:class:`~nasforge.runner.Runner` with the chosen strategy and an in-memory or SQLite store) whose
+trials train on the arrays in memory, then retrains the best architecture on train+validation.
+``time_budget_s`` bounds all of it: the search gets ``search_fraction`` of the budget and the final
+retraining the rest, with its learning-rate schedule planned to end when the budget does.
+
+The fitted network (``model_``) carries its input normalisation as its first layer, so
+``predict``, the exported TorchScript/ONNX files and a loaded estimator all take raw inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+from nasforge import errors
+from nasforge.arch import Architecture
+from nasforge.errors import InvalidConfigError, UnknownNameError
+from nasforge.registry import unknown_name_message
+
+__all__ = ["NotFittedError", "NASClassifierBase"]
+
+log = logging.getLogger("nasforge.estimators")
+
+SAVE_FORMAT = "nasforge-estimator/1"
+EXPORT_FORMATS = ("torchscript", "onnx")
+_MAX_VAL = 2000  # validation samples scored per trial: enough to rank, cheap enough to not eat the trial
+
+
+class NotFittedError(errors.NotFittedError, _SklearnNotFittedError):
+    """An estimator was used before ``fit`` (also scikit-learn's ``NotFittedError``)."""
+
+
+class _ThreadExecutor:
+    """Runs trials in threads (torch releases the GIL), for ``workers > 1``."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nasforge-trial")
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        return self._pool.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _normalizer(mean: np.ndarray, std: np.ndarray, net: Any) -> Any:
+    """``nn.Sequential(Normalize, net)``: raw inputs in, logits out."""
+    import torch
+    from torch import nn
+
+    class Normalize(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+            self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x - self.mean) / self.std
+
+    return nn.Sequential(Normalize(), net)
+
+
+class _Probabilities:
+    """Wraps ``model_`` so that exports output class probabilities (softmax of the logits)."""
+
+    @staticmethod
+    def wrap(model: Any) -> Any:
+        import torch
+        from torch import nn
+
+        class Proba(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return torch.softmax(self.model(x), dim=1)
+
+        return Proba().eval()
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+class NASClassifierBase(ClassifierMixin, BaseEstimator):
+    """Shared machinery of :class:`ImageClassifier` and :class:`TabularClassifier`.
+
+    Subclasses define ``__init__`` (storing their keyword arguments unchanged, as scikit-learn
+    requires) and the hooks ``_prepare_x`` (raw input -> float32 array), ``_make_space``,
+    ``_recipe``, ``_default_arch`` and ``_norm_axes``.
+    """
+
+    _kind = "base"
+
+    # ------------------------------------------------------------------ hooks
+    def _prepare_x(self, X: Any, *, fitting: bool) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _make_space(self, x: np.ndarray) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _recipe(self, n_train: int) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _default_arch(self, space: Any) -> Architecture | None:
+        return None
+
+    def _norm_axes(self, x: np.ndarray) -> tuple[int, ...]:
+        return (0,)
+
+    def _model_kwargs(self, x: np.ndarray, n_classes: int, space: Any) -> dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _trial_seconds(self, search_seconds: float | None) -> float | None:
+        return None
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        budget, trials = self.time_budget_s, self.max_trials
+        if budget is not None and not (isinstance(budget, (int, float)) and math.isfinite(budget) and budget > 0):
+            raise InvalidConfigError(f"time_budget_s must be a positive number or None, but got {budget!r}")
+        if trials is not None and not (isinstance(trials, (int, np.integer)) and trials >= 1):
+            raise InvalidConfigError(f"max_trials must be an integer >= 1 or None, but got {trials!r}")
+        if budget is None and trials is None:
+            raise InvalidConfigError("set time_budget_s or max_trials (or both); both are None")
+        if not (isinstance(self.workers, (int, np.integer)) and self.workers >= 1):
+            raise InvalidConfigError(f"workers must be an integer >= 1, but got {self.workers!r}")
+        if not 0.0 < float(self.search_fraction) < 1.0:
+            raise InvalidConfigError(f"0 < search_fraction < 1 must hold, but got {self.search_fraction!r}")
+        if not 0.0 < float(self.val_fraction) < 1.0:
+            raise InvalidConfigError(f"0 < val_fraction < 1 must hold, but got {self.val_fraction!r}")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; call fit(X, y) first")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    @staticmethod
+    def _from_torch_dataset(data: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Materialise a map-style torch dataset of ``(x, y)`` pairs into arrays."""
+        xs, ys = [], []
+        for i in range(len(data)):
+            item = data[i]
+            if not isinstance(item, (tuple, list)) or len(item) < 2:
+                raise InvalidConfigError(f"a dataset passed to fit must yield (x, y) pairs; item {i} is "
+                                         f"{type(item).__name__}")
+            x, y = item[0], item[1]
+            xs.append(np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x, dtype=np.float32))
+            ys.append(y.item() if hasattr(y, "item") else y)
+        if not xs:
+            raise InvalidConfigError("the dataset passed to fit is empty")
+        shapes = {a.shape for a in xs}
+        if len(shapes) > 1:
+            raise InvalidConfigError(f"all samples must have one shape; the dataset has {sorted(shapes)[:3]}")
+        return np.stack(xs), np.asarray(ys)
+
+    def _inputs(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+        """Resolve the accepted input kinds to ``(X, y)``: arrays, a torch dataset, or a path."""
+        if isinstance(X, (str, os.PathLike)):
+            if y is not None:
+                raise InvalidConfigError("when X is a path (image folder or .npz), leave y=None: labels come "
+                                         "from the folder names / the file")
+            from nasforge.data import load_dataset
+
+            ds = load_dataset(os.fspath(X))
+            return ds.x_train, np.asarray(ds.classes, dtype=object)[ds.y_train].astype(str)
+        if y is None:
+            if _is_torch_dataset(X):
+                return self._from_torch_dataset(X)
+            raise InvalidConfigError("y is required when X is an array (give y, or pass a torch dataset of "
+                                     "(x, y) pairs or an image-folder path)")
+        if hasattr(X, "detach"):
+            X = X.detach().cpu().numpy()
+        if hasattr(y, "detach"):
+            y = y.detach().cpu().numpy()
+        y_arr = np.asarray(y)
+        if y_arr.ndim != 1:
+            raise InvalidConfigError(f"y must be 1-D (one label per sample), but got shape {y_arr.shape}")
+        if len(X) != len(y_arr):
+            raise InvalidConfigError(f"X and y must have the same length, but got len(X)={len(X)}, "
+                                     f"len(y)={len(y_arr)}")
+        return X, y_arr
+
+    @staticmethod
+    def _finite(x: np.ndarray, what: str) -> np.ndarray:
+        try:
+            arr = np.asarray(x, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InvalidConfigError(f"{what} must be numeric: {exc}") from None
+        if arr.size and not np.isfinite(arr).all():
+            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+            raise InvalidConfigError(f"{what} contains {bad} NaN or infinite value(s); clean or impute them first")
+        return arr
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any = None) -> NASClassifierBase:
+        """Search architectures on ``(X, y)``, retrain the best on all of it, return ``self``.
+
+        Args:
+            X: training inputs (see the class docstring for accepted shapes), a torch dataset of
+                ``(x, y)`` pairs, or a path to an image folder / ``.npz`` file (then ``y=None``).
+            y: class labels (any sortable values: ints, strings).
+
+        Raises:
+            InvalidConfigError: on bad inputs (shapes, NaN, a single class, mismatched lengths)
+                or bad settings.
+        """
+        t_start = time.perf_counter()
+        self._check_params()
+        X, y = self._inputs(X, y)
+        x = self._prepare_x(X, fitting=True)
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise InvalidConfigError("y contains NaN or infinite values")
+        classes, y_enc = np.unique(y, return_inverse=True)
+        y_enc = y_enc.reshape(-1).astype(np.int64)
+        if len(classes) < 2:
+            raise InvalidConfigError(f"y must hold at least 2 classes to learn a classifier, but got only "
+                                     f"{classes.tolist()!r}")
+        if len(x) < 4:
+            raise InvalidConfigError(f"need at least 4 samples to search (train and validation), but got {len(x)}")
+        import torch
+
+        from nasforge.data import split_train_val
+        from nasforge.estimators._train import ArrayEvaluator, train_model
+        from nasforge.evaluators.base import Objective
+        from nasforge.runner import Budget, Experiment, Runner
+        from nasforge.strategies import make_strategy
+
+        seed = int(self.seed)
+        threads = int(self.threads) if self.threads else max(1, (os.cpu_count() or 1) // int(self.workers))
+        from nasforge.estimators._train import set_threads
+
+        set_threads(threads)
+        x_tr, y_tr, x_val, y_val = split_train_val(x, y_enc, float(self.val_fraction), seed=seed)
+        axes = self._norm_axes(x)
+        mean = x_tr.mean(axis=axes, keepdims=True)[0:1]
+        std = x_tr.std(axis=axes, keepdims=True)[0:1] + 1e-6
+        norm = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))  # noqa: E731
+        if len(x_val) > _MAX_VAL:
+            keep = np.sort(np.random.default_rng([seed, 1]).choice(len(x_val), _MAX_VAL, replace=False))
+            x_score, y_score = x_val[keep], y_val[keep]
+        else:
+            x_score, y_score = x_val, y_val
+        data = {"x_train": norm(x_tr), "y_train": torch.from_numpy(y_tr), "x_val": norm(x_score),
+                "y_val": torch.from_numpy(y_score)}
+        space = self._make_space(x)
+        model_kwargs = self._model_kwargs(x, len(classes), space)
+        recipe = self._recipe(len(x_tr))
+
+        budget = float(self.time_budget_s) if self.time_budget_s is not None else None
+        deadline = t_start + budget if budget is not None else None
+        search_seconds = None
+        if budget is not None:
+            search_seconds = float(self.search_fraction) * (budget - (time.perf_counter() - t_start))
+        trial_seconds = self._trial_seconds(search_seconds)
+        evaluator = ArrayEvaluator(space, data, recipe, trial_seconds=trial_seconds, seed=seed,
+                                   threads=max(1, threads if int(self.workers) == 1 else 1),
+                                   model_kwargs=model_kwargs)
+        strategy_params = dict(self._strategy_params())
+        strategy = make_strategy(str(self.strategy), space, seed=seed, **strategy_params)
+        search_start = time.perf_counter()
+        default = self._default_arch(space)
+        warm: list[dict[str, Any]] = []
+        if default is not None and (self.max_trials is None or self.max_trials > 1):
+            # Start from a hand-designed member of the space, as AutoKeras does: the search then
+            # only has to beat it. The strategy hears of it as a warm start.
+            res = evaluator.evaluate(default)
+            strategy.tell(default, res.observe((Objective("val_acc"),)))
+            warm.append({"number": -1, "arch": space.to_string(default), "arch_key": default.key,
+                         "status": res.status, **dict(res.metrics), "cost": res.cost, "params": res.params,
+                         "error": res.error, "warm_start": True})
+        wall = None
+        if search_seconds is not None:
+            # stop starting trials when the last one would end after the search's share
+            wall = max(1e-3, search_seconds - (time.perf_counter() - search_start) - (trial_seconds or 0.0))
+        trials = None if self.max_trials is None else max(1, int(self.max_trials) - len(warm))
+        exp = Experiment(f"{self._kind}-{int(time.time())}", space, strategy, evaluator, (Objective("val_acc"),),
+                         Budget(trials=trials, wall_seconds=wall),
+                         {"estimator": type(self).__name__, "params": {k: _json_safe(v) for k, v in
+                                                                         self.get_params().items()}})
+        store = None
+        if self.storage:
+            from nasforge.storage import Store
+
+            store = Store(str(self.storage))
+            store.create_experiment(exp.name, exp.spec)
+        executor = _ThreadExecutor(int(self.workers)) if int(self.workers) > 1 else None
+        runner = Runner(exp, store, executor=executor)
+        try:
+            runner.run()
+        finally:
+            if executor is not None:
+                executor.shutdown()
+            if store is not None:
+                store.close()
+        history = warm + [{"number": t.number, "arch": t.arch, "arch_key": t.arch_key, "status": t.status,
+                           **t.metrics, "cost": t.cost, "params": t.params, "error": t.error, "warm_start": False}
+                          for t in sorted(runner.records, key=lambda t: t.number)]
+        ok = [h for h in history if h["status"] == "ok" and math.isfinite(h.get("val_acc", math.nan))]
+        if not ok:
+            errs = "; ".join(sorted({str(h.get("error")) for h in history}))[:500]
+            raise errors.TrialFailedError(f"every trial of the search failed ({len(history)}): {errs}")
+        # accuracy ties (common on small validation sets) go to the lower loss, then the smaller network
+        best = max(ok, key=lambda h: (h["val_acc"], -h.get("val_loss", 0.0), -(h.get("params") or 0), -h["number"]))
+        self.search_seconds_ = time.perf_counter() - search_start
+
+        # ---- final retraining on train + validation, in the time that is left
+        best_arch = Architecture.from_key(best["arch_key"])
+        x_all = torch.cat([norm(x_tr), norm(x_val)])
+        y_all = torch.from_numpy(np.concatenate([y_tr, y_val]))
+        final_seconds = None
+        if deadline is not None:
+            final_seconds = max(0.5, (deadline - time.perf_counter()) * 0.97 - 0.2)
+        epochs = self._final_epochs(best, recipe)
+        net = evaluator.build(best_arch)
+        set_threads(threads)
+        stats = train_model(net, x_all, y_all, recipe, seconds=final_seconds, epochs=epochs, seed=seed)
+        model = _normalizer(mean[0], std[0], net).eval()
+
+        self.model_ = model
+        self.classes_ = classes
+        self.best_arch_ = best_arch
+        self.best_arch_string_ = space.to_string(best_arch)
+        self.best_val_acc_ = float(best["val_acc"])
+        self.history_ = history
+        self.space_ = space
+        self.space_name_ = space.name
+        self.space_config_ = dict(space.config)
+        self.model_kwargs_ = model_kwargs
+        self.input_shape_ = tuple(int(d) for d in x.shape[1:])
+        self.n_features_in_ = int(np.prod(self.input_shape_))
+        self.final_stats_ = {"epochs": stats.epochs, "steps": stats.steps, "seconds": stats.seconds}
+        self.fit_seconds_ = time.perf_counter() - t_start
+        log.info("fit done in %.1fs: %d trials, best %s (val %.2f%%), final %.2f epochs", self.fit_seconds_,
+                 len(history), self.best_arch_string_, self.best_val_acc_, stats.epochs)
+        return self
+
+    def _strategy_params(self) -> Mapping[str, Any]:
+        if self.strategy == "evolution":
+            # few trials fit in a time budget: a small population starts mutating the best early
+            return {"population_size": 5, "sample_size": 2}
+        return {}
+
+    def _final_epochs(self, best: Mapping[str, Any], recipe: Any) -> int | None:
+        return None
+
+    # ------------------------------------------------------------------ predict
+    def _tensor(self, X: Any) -> Any:
+        import torch
+
+        self._check_fitted()
+        if isinstance(X, (str, os.PathLike)):
+            raise InvalidConfigError("predict takes arrays or tensors; load files with nasforge.data.load_dataset")
+        if hasattr(X, "detach"):
+            X = X.detach().cpu().numpy()
+        elif not isinstance(X, np.ndarray) and _is_torch_dataset(X):
+            X, _ = self._from_torch_dataset(X)
+        x = self._prepare_x(X, fitting=False)
+        if tuple(x.shape[1:]) != self.input_shape_:
+            raise InvalidConfigError(f"X has samples of shape {tuple(x.shape[1:])}, but this estimator was fitted "
+                                     f"on shape {self.input_shape_}")
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape ``(N, n_classes)``, columns in the order of ``classes_``."""
+        import torch
+
+        from nasforge.estimators._train import predict_logits
+
+        x = self._tensor(X)
+        return torch.softmax(predict_logits(self.model_, x), dim=1).numpy()
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted class labels (values from ``classes_``)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Write the fitted estimator to ``directory``: ``model.pt`` (tensors only) and ``estimator.json``.
+
+        Nothing is pickled: :meth:`load` reads the weights with ``weights_only=True``.
+        """
+        import torch
+
+        self._check_fitted()
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        torch.save(self.model_.state_dict(), d / "model.pt")
+        kind = self.classes_.dtype.kind
+        meta = {
+            "format": SAVE_FORMAT, "estimator": type(self).__name__,
+            "params": {k: _json_safe(v) for k, v in self.get_params().items()},
+            "classes": [_json_safe(c) for c in self.classes_.tolist()], "classes_kind": kind,
+            "space": self.space_name_, "space_config": self.space_config_, "arch": self.best_arch_.key,
+            "model_kwargs": {k: _json_safe(v) for k, v in self.model_kwargs_.items()},
+            "input_shape": list(self.input_shape_),
+            "mean": self.model_[0].mean.numpy().tolist(), "std": self.model_[0].std.numpy().tolist(),
+            "best_val_acc": self.best_val_acc_, "history": [{k: _json_safe(v) for k, v in h.items()}
+                                                            for h in self.history_],
+            "final": self.final_stats_, "fit_seconds": self.fit_seconds_,
+        }
+        (d / "estimator.json").write_text(json.dumps(meta, indent=1, default=str))
+        return d
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> NASClassifierBase:
+        """Rebuild an estimator written by :meth:`save` (weights loaded with ``weights_only=True``)."""
+        import torch
+
+        from nasforge.estimators import ImageClassifier, TabularClassifier
+        from nasforge.spaces import get_space
+
+        d = Path(directory)
+        meta_path = d / "estimator.json"
+        if not meta_path.is_file() or not (d / "model.pt").is_file():
+            raise errors.DatasetUnavailableError(f"{d} does not hold a saved estimator (model.pt + estimator.json)")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != SAVE_FORMAT:
+            raise InvalidConfigError(f"{meta_path} has format {meta.get('format')!r}, expected {SAVE_FORMAT!r}")
+        kinds = {"ImageClassifier": ImageClassifier, "TabularClassifier": TabularClassifier}
+        if meta["estimator"] not in kinds:
+            raise UnknownNameError(unknown_name_message("estimator", meta["estimator"], list(kinds)))
+        klass = kinds[meta["estimator"]]
+        if cls is not NASClassifierBase and not issubclass(klass, cls):
+            raise InvalidConfigError(f"{d} holds a {meta['estimator']}, not a {cls.__name__}")
+        est = klass(**meta["params"])
+        space = get_space(meta["space"], **meta["space_config"])
+        arch = space.validate(Architecture.from_key(meta["arch"]))
+        kwargs = dict(meta["model_kwargs"])
+        net = space.build(arch, **kwargs)
+        model = _normalizer(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32), net)
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *meta["input_shape"]))  # materialise lazy layers, if any
+        model.load_state_dict(torch.load(d / "model.pt", weights_only=True))
+        est.model_ = model.eval()
+        classes = meta["classes"]
+        est.classes_ = np.asarray(classes, dtype=object if meta["classes_kind"] == "O" else None)
+        if meta["classes_kind"] == "U":
+            est.classes_ = est.classes_.astype(str)
+        est.best_arch_ = arch
+        est.best_arch_string_ = space.to_string(arch)
+        est.best_val_acc_ = meta["best_val_acc"]
+        est.history_ = meta["history"]
+        est.space_ = space
+        est.space_name_, est.space_config_ = meta["space"], meta["space_config"]
+        est.model_kwargs_ = kwargs
+        est.input_shape_ = tuple(meta["input_shape"])
+        est.n_features_in_ = int(np.prod(est.input_shape_))
+        est.final_stats_ = meta.get("final", {})
+        est.fit_seconds_ = meta.get("fit_seconds")
+        return est
+
+    def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:  # noqa: A002
+        """Write the fitted network as TorchScript or ONNX.
+
+        The exported model takes raw inputs shaped like ``X`` (float32, normalisation is inside)
+        and outputs class probabilities in the order of ``classes_``; for ONNX the input is named
+        ``input`` and the output ``probabilities``, with a dynamic batch axis.
+        """
+        import torch
+
+        self._check_fitted()
+        if format not in EXPORT_FORMATS:
+            raise UnknownNameError(unknown_name_message("export format", format, list(EXPORT_FORMATS)))
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        wrapped = _Probabilities.wrap(self.model_)
+        example = torch.rand(2, *self.input_shape_, generator=torch.Generator().manual_seed(0))
+        with warnings.catch_warnings():
+            # tracing warns about deprecation and shape-dependent branches; the input shape is fixed
+            warnings.simplefilter("ignore")
+            with torch.no_grad():
+                if format == "torchscript":
+                    torch.jit.trace(wrapped, example).save(str(p))
+                else:
+                    # the TorchScript-based exporter: the dynamo one needs onnxscript (not a dependency)
+                    torch.onnx.export(wrapped, (example,), str(p), dynamo=False, input_names=["input"],
+                                      output_names=["probabilities"], opset_version=17,
+                                      dynamic_axes={"input": {0: "batch"}, "probabilities": {0: "batch"}})
+        return p
+
+
+def _is_torch_dataset(obj: Any) -> bool:
+    try:
+        from torch.utils.data import Dataset
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(obj, Dataset)

@@ -1,0 +1,30 @@
+"""One-shot (weight-sharing) NAS: supernets, DARTS 1st/2nd order, GDAS, ENAS and SPOS.
+
+Every method follows one small protocol (see :mod:`nasforge.oneshot.base`):
+``ONESHOT.get(name)(space, config, checkpoint_dir=..., **hparams).search(train_data, val_data, budget)``
+returns an :class:`~nasforge.arch.Architecture` of the space.
+
+Example:
+    >>> ONESHOT.names()
+    ['darts', 'darts2', 'enas', 'gdas', 'spos']
+"""
+
+from __future__ import annotations
+
+from nasforge.oneshot.base import OneShotBudget, OneShotConfig, OneShotMethod, load_oneshot_data, peak_rss_mb
+from nasforge.oneshot.darts import DARTS, DARTS2, GDAS, darts_unrolled_arch_grads
+from nasforge.oneshot.enas import ENAS, Controller
+from nasforge.oneshot.spos import SPOS
+from nasforge.oneshot.supernet import MixedOp, SuperNet, build_supernet
+from nasforge.registry import Registry
+
+__all__ = ["ONESHOT", "OneShotBudget", "OneShotConfig", "OneShotMethod", "load_oneshot_data", "peak_rss_mb",
+           "DARTS", "DARTS2", "GDAS", "ENAS", "SPOS", "Controller", "MixedOp", "SuperNet", "build_supernet",
+           "darts_unrolled_arch_grads"]
+
+ONESHOT: Registry[type[OneShotMethod]] = Registry("one-shot method")
+ONESHOT.register("darts", "DARTS, first order: softmax mixed ops, bilevel alternating steps")(DARTS)
+ONESHOT.register("darts2", "DARTS, second order: unrolled step, finite-difference Hessian-vector product")(DARTS2)
+ONESHOT.register("gdas", "GDAS: hard Gumbel-softmax single-op sampling (collapse-resistant DARTS variant)")(GDAS)
+ONESHOT.register("enas", "ENAS: shared weights + LSTM REINFORCE controller")(ENAS)
+ONESHOT.register("spos", "SPOS: uniform single-path supernet, evolution with BN recalibration")(SPOS)

@@ -1,0 +1,369 @@
+"""The one-shot protocol: ``search(train_data, val_data, budget) -> Architecture``.
+
+A one-shot method trains one supernet (weights shared by every architecture of a cell space) and
+derives an architecture from it. Unlike black-box strategies it trains networks itself, so it does
+not fit the ask/tell loop; instead every method here:
+
+- takes its data as ``(x, y)`` tensors: weights are trained on ``train_data`` and architecture
+  decisions are made on ``val_data`` (never on test data);
+- runs for a :class:`OneShotBudget` of epochs (and optionally wall seconds);
+- writes a checkpoint after every epoch to ``checkpoint_dir`` (supernet, optimizers, controller,
+  history) and, when one is there already with the same settings, resumes after its last epoch.
+  Data order and sampling are seeded per epoch, so a resumed search ends exactly where an
+  uninterrupted one would;
+- keeps the history of its architecture weights (or controller probabilities) per epoch.
+
+Example:
+    >>> from nasforge.oneshot import ONESHOT
+    >>> from nasforge.spaces import get_space
+    >>> method = ONESHOT.get("darts")(get_space("nb201"), OneShotConfig(channels=4, cells=1))
+    >>> arch = method.search((x_tr, y_tr), (x_val, y_val), OneShotBudget(epochs=2))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nasforge.arch import Architecture
+from nasforge.errors import InvalidConfigError
+from nasforge.oneshot.supernet import SuperNet, build_supernet, recalibrate_bn
+from nasforge.spaces.base import SearchSpace
+
+__all__ = ["OneShotConfig", "OneShotBudget", "OneShotMethod", "Data", "load_oneshot_data", "peak_rss_mb"]
+
+log = logging.getLogger("nasforge.oneshot")
+
+Data = tuple[torch.Tensor, torch.Tensor]
+Progress = Callable[[int, int, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class OneShotConfig:
+    """Supernet size and optimisation settings shared by all one-shot methods.
+
+    Args:
+        channels: supernet width ``C``.
+        cells: NB201 cells per stage ``N``; for the DARTS space, ``3 * cells + 2`` layers.
+        batch_size: minibatch size for both weights and architecture steps.
+        w_lr / w_lr_min: cosine schedule of the weights' SGD (momentum ``w_momentum``).
+        w_wd: weight decay of the weights; ``grad_clip`` clips their gradient norm.
+        a_lr / a_wd: Adam (betas 0.5, 0.999) on architecture weights, as in DARTS.
+        seed: seeds the supernet initialisation, data order and every sample drawn.
+        threads: torch intra-op threads.
+        max_steps_per_epoch: cap on minibatches per epoch (None: one pass over ``train_data``).
+        eval_samples: validation samples used when a method scores architectures with the supernet.
+
+    Example:
+        >>> OneShotConfig(channels=8, cells=1).batch_size
+        64
+    """
+
+    channels: int = 8
+    cells: int = 1
+    batch_size: int = 64
+    w_lr: float = 0.025
+    w_lr_min: float = 0.001
+    w_momentum: float = 0.9
+    w_wd: float = 3e-4
+    grad_clip: float = 5.0
+    a_lr: float = 3e-4
+    a_wd: float = 1e-3
+    seed: int = 0
+    threads: int = 1
+    max_steps_per_epoch: int | None = None
+    eval_samples: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.channels < 1 or self.cells < 1 or self.batch_size < 2 or self.threads < 1:
+            raise InvalidConfigError(
+                f"channels >= 1, cells >= 1, batch_size >= 2 and threads >= 1 must hold, but got "
+                f"(channels={self.channels}, cells={self.cells}, batch_size={self.batch_size}, threads={self.threads})"
+            )
+        if self.w_lr <= 0 or self.a_lr <= 0:
+            raise InvalidConfigError(f"w_lr > 0 and a_lr > 0 must hold, but got (w_lr={self.w_lr}, a_lr={self.a_lr})")
+
+
+@dataclass(frozen=True)
+class OneShotBudget:
+    """How long a one-shot search runs: ``epochs`` of supernet training, optionally cut by wall time."""
+
+    epochs: int
+    wall_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise InvalidConfigError(f"epochs >= 1 must hold, but got epochs={self.epochs}")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (``resource.getrusage``)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def load_oneshot_data(dataset: str, *, max_train: int | None = None, val_fraction: float = 0.2,
+                      data_root: str | None = None) -> tuple[Data, Data, dict[str, Any]]:
+    """Train and validation tensors, split and normalised exactly as ``TrainingEvaluator`` does.
+
+    The same split (seed 0) and training subset (``max_train``, seed 0) as stand-alone training,
+    so a one-shot search and the retraining of its result see the same training images and never
+    the test split.
+    """
+    from nasforge.data.datasets import load_dataset, split_train_val
+
+    data = load_dataset(dataset, root=data_root)
+    x_tr, y_tr, x_val, y_val = split_train_val(data.x_train, data.y_train, val_fraction, seed=0)
+    if max_train is not None and len(x_tr) > max_train:
+        keep = np.sort(np.random.default_rng(0).choice(len(x_tr), max_train, replace=False))
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    if x_tr.ndim != 4:
+        raise InvalidConfigError(f"one-shot search needs image data (N, C, H, W), but '{dataset}' has shape {x_tr.shape}")
+    mean = x_tr.mean(axis=(0, 2, 3), keepdims=True)
+    std = x_tr.std(axis=(0, 2, 3), keepdims=True) + 1e-6
+
+    def t(x: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(((x - mean) / std).astype(np.float32))
+
+    meta = {"num_classes": data.num_classes, "input_shape": tuple(data.input_shape), "name": data.name}
+    return ((t(x_tr), torch.from_numpy(np.asarray(y_tr, dtype=np.int64))),
+            (t(x_val), torch.from_numpy(np.asarray(y_val, dtype=np.int64))), meta)
+
+
+def _batches(n: int, batch_size: int, gen: torch.Generator, steps: int) -> list[torch.Tensor]:
+    """``steps`` index batches from shuffled passes over ``n`` samples (cycled if needed)."""
+    out: list[torch.Tensor] = []
+    while len(out) < steps:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n - 1, batch_size):
+            idx = perm[i:i + batch_size]
+            if len(idx) >= 2:  # batch norm needs two samples
+                out.append(idx)
+            if len(out) == steps:
+                break
+    return out
+
+
+class OneShotMethod:
+    """Base class of one-shot methods (subclasses implement the epoch, the state and the result).
+
+    Args:
+        space: a cell space (``nb201`` or ``darts``).
+        config: supernet and optimisation settings.
+        checkpoint_dir: folder for ``checkpoint.pt``, ``history.json`` and ``result.json``; a
+            search started on a folder holding a checkpoint with the same settings resumes it.
+        progress: called after each epoch as ``progress(epoch, epochs, info)``.
+        **hparams: method hyperparameters (see each method's docstring); unknown names are errors.
+
+    After :meth:`search`: ``arch_``, ``history_`` (one entry per epoch), ``seconds_``,
+    ``peak_rss_mb_``, ``supernet_``, ``resumed_from_`` (epochs found in the checkpoint).
+
+    Example:
+        >>> from nasforge.oneshot import ONESHOT
+        >>> from nasforge.spaces import get_space
+        >>> m = ONESHOT.get("spos")(get_space("nb201"), OneShotConfig(channels=4))
+        >>> m.hparams["population"]
+        20
+    """
+
+    name = "oneshot"
+    defaults: dict[str, Any] = {}
+    track_running_stats = False  # single-path methods track BN statistics (and recalibrate them)
+
+    def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
+                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
+                 **hparams: Any) -> None:
+        unknown = sorted(set(hparams) - set(self.defaults))
+        if unknown:
+            raise InvalidConfigError(
+                f"unknown hyperparameter(s) {unknown} for one-shot method '{self.name}'; "
+                f"valid: {', '.join(sorted(self.defaults)) or 'none'}"
+            )
+        self.space = space
+        self.config = config or OneShotConfig()
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.progress = progress
+        self.hparams: dict[str, Any] = {**self.defaults, **hparams}
+
+    # ----------------------------------------------------------------- hooks for subclasses
+    def _setup(self, net: SuperNet, epochs: int) -> None:
+        """Create optimizers / controllers (called once, before a checkpoint is loaded)."""
+
+    def _train_epoch(self, epoch: int, epochs: int, train: Data, val: Data, gen: torch.Generator,
+                     rng: np.random.Generator) -> dict[str, float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _state(self) -> dict[str, Any]:
+        """Method state to checkpoint (optimizers, controller, ...)."""
+        return {}
+
+    def _load(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_state` saved."""
+
+    def _snapshot(self) -> dict[str, Any]:
+        """What the history keeps after each epoch (architecture weights by default)."""
+        assert self.net is not None
+        return {"alphas": self.net.alpha_probs(), "derived": self.space.to_string(self.net.derive())}
+
+    def _result(self, train: Data, val: Data, rng: np.random.Generator) -> Architecture:  # pragma: no cover
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- shared machinery
+    net: SuperNet | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings a checkpoint must match to be resumed."""
+        return {"method": self.name, "space": self.space.name, "space_config": self.space.config,
+                "config": asdict(self.config), "hparams": self.hparams}
+
+    def _weight_optimizer(self, net: SuperNet) -> torch.optim.SGD:
+        c = self.config
+        return torch.optim.SGD(net.weights(), lr=c.w_lr, momentum=c.w_momentum, weight_decay=c.w_wd)
+
+    def _set_lr(self, opt: torch.optim.Optimizer, epoch: int, epochs: int) -> None:
+        c = self.config
+        lr = c.w_lr_min + 0.5 * (c.w_lr - c.w_lr_min) * (1 + math.cos(math.pi * epoch / epochs))
+        for group in opt.param_groups:
+            group["lr"] = lr
+
+    def _weight_step(self, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
+        assert self.net is not None
+        loss = F.cross_entropy(self.net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.weights(), self.config.grad_clip)
+        opt.step()
+        return loss.item()
+
+    def _steps(self, train: Data) -> int:
+        n = max(1, len(train[0]) // self.config.batch_size)
+        cap = self.config.max_steps_per_epoch
+        return min(n, cap) if cap else n
+
+    def estimate(self, archs: list[Architecture], train: Data, val: Data, *, recal_batches: int = 4) -> list[float]:
+        """Supernet-estimated validation accuracy (%) of each architecture (single path, BN recalibrated)."""
+        if self.net is None:
+            raise InvalidConfigError(f"{self.name}: call search() before estimate()")
+        net = self.net
+        gen = torch.Generator().manual_seed(self.config.seed + 7919)
+        idx = _batches(len(train[0]), 128, gen, recal_batches)
+        recal = [train[0][i] for i in idx]
+        xv, yv = val[0][: self.config.eval_samples], val[1][: self.config.eval_samples]
+        out = []
+        for arch in archs:
+            net.use_path(arch)
+            if self.track_running_stats:
+                recalibrate_bn(net, recal)
+            net.eval()
+            correct = 0
+            with torch.no_grad():
+                for i in range(0, len(xv), 500):
+                    correct += int((net(xv[i:i + 500]).argmax(1) == yv[i:i + 500]).sum())
+            out.append(100.0 * correct / max(1, len(xv)))
+        net.train()
+        return out
+
+    def search(self, train_data: Data, val_data: Data, budget: OneShotBudget | int) -> Architecture:
+        """Train the supernet for ``budget`` and return the architecture it points to."""
+        if isinstance(budget, int):
+            budget = OneShotBudget(epochs=budget)
+        c = self.config
+        if torch.get_num_threads() != c.threads:
+            torch.set_num_threads(c.threads)
+        x_tr, y_tr = train_data
+        if len(x_tr) < 2 or len(val_data[0]) < 2:
+            raise InvalidConfigError(f"one-shot search needs >= 2 training and validation samples, got "
+                                     f"({len(x_tr)}, {len(val_data[0])})")
+        t0 = time.perf_counter()
+        torch.manual_seed(c.seed)
+        self.net = build_supernet(self.space, channels=c.channels, cells=c.cells,
+                                  num_classes=int(max(int(y_tr.max()), int(val_data[1].max())) + 1),
+                                  in_channels=int(x_tr.shape[1]), track_running_stats=self.track_running_stats)
+        self.num_classes = self.net.classifier.out_features
+        self._setup(self.net, budget.epochs)
+        self.history_: list[dict[str, Any]] = []
+        start, prior_seconds = 0, 0.0
+        self.resumed_from_ = 0
+        done = self._load_checkpoint(budget.epochs)
+        if done is not None:
+            start, prior_seconds = done
+            self.resumed_from_ = start
+        stopped = False
+        for epoch in range(start, budget.epochs):
+            # Everything random in an epoch comes from (seed, epoch): a resumed run repeats it exactly.
+            torch.manual_seed(c.seed * 100_003 + epoch)
+            gen = torch.Generator().manual_seed(c.seed * 100_003 + epoch)
+            rng = np.random.default_rng([c.seed, epoch])
+            e0 = time.perf_counter()
+            info = self._train_epoch(epoch, budget.epochs, train_data, val_data, gen, rng)
+            entry = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - e0, 3), **info, **self._snapshot()}
+            self.history_.append(entry)
+            elapsed = prior_seconds + time.perf_counter() - t0
+            self._save_checkpoint(epoch + 1, budget.epochs, elapsed)
+            log.info("%s epoch %d/%d %s", self.name, epoch + 1, budget.epochs,
+                     {k: v for k, v in info.items() if isinstance(v, float)})
+            if self.progress is not None:
+                self.progress(epoch + 1, budget.epochs, entry)
+            if budget.wall_seconds is not None and elapsed >= budget.wall_seconds and epoch + 1 < budget.epochs:
+                log.warning("%s: wall budget of %.0f s spent after epoch %d", self.name, budget.wall_seconds, epoch + 1)
+                stopped = True
+                break
+        arch = self._result(train_data, val_data, np.random.default_rng([c.seed, 10**6]))
+        self.arch_ = arch
+        self.seconds_ = prior_seconds + time.perf_counter() - t0
+        self.peak_rss_mb_ = peak_rss_mb()
+        self.stopped_early_ = stopped
+        if self.checkpoint_dir is not None:
+            self._write_json("result.json", {"arch": self.space.to_string(arch), "arch_key": arch.key,
+                                             "seconds": self.seconds_, "peak_rss_mb": self.peak_rss_mb_,
+                                             "epochs": len(self.history_), **self.fingerprint()})
+        return arch
+
+    # ----------------------------------------------------------------- checkpoints
+    def _write_json(self, name: str, data: Any) -> None:
+        assert self.checkpoint_dir is not None
+        tmp = self.checkpoint_dir / (name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, self.checkpoint_dir / name)
+
+    def _save_checkpoint(self, epochs_done: int, epochs: int, seconds: float) -> None:
+        if self.checkpoint_dir is None:
+            return
+        assert self.net is not None
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        state = {"epochs_done": epochs_done, "epochs": epochs, "seconds": seconds,
+                 "fingerprint": json.dumps(self.fingerprint(), sort_keys=True),
+                 "net": self.net.state_dict(), "method": self._state(), "history": json.dumps(self.history_)}
+        tmp = self.checkpoint_dir / "checkpoint.pt.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoint_dir / "checkpoint.pt")  # atomic: a kill never leaves half a file
+        self._write_json("history.json", {"method": self.name, "space": self.space.name, "history": self.history_})
+
+    def _load_checkpoint(self, epochs: int) -> tuple[int, float] | None:
+        if self.checkpoint_dir is None or not (self.checkpoint_dir / "checkpoint.pt").exists():
+            return None
+        state = torch.load(self.checkpoint_dir / "checkpoint.pt", weights_only=True)
+        mine = json.dumps(self.fingerprint(), sort_keys=True)
+        if state["fingerprint"] != mine or state["epochs"] != epochs:
+            raise InvalidConfigError(
+                f"checkpoint in {self.checkpoint_dir} was made with other settings "
+                f"({state['fingerprint']}, epochs={state['epochs']}); use another name or folder to start afresh"
+            )
+        assert self.net is not None
+        self.net.load_state_dict(state["net"])
+        self._load(state["method"])
+        self.history_ = json.loads(state["history"])
+        log.info("%s: resuming after epoch %d from %s", self.name, state["epochs_done"], self.checkpoint_dir)
+        return int(state["epochs_done"]), float(state["seconds"])
+

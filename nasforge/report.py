@@ -1,0 +1,360 @@
+"""An HTML report of one stored search: plots, the best cell and the trial table.
+
+``write_report(store, name, out_dir)`` writes ``out_dir/index.html`` and the PNGs it shows:
+the search curve (each trial's objective and the best so far), the best so far against charged
+time (with the hidden report metric of the best-so-far architecture when there is one), the
+distribution of accuracies, a drawing of the best architecture (the NB201 cell as a DAG; other
+spaces as their list of choices) and, with several objectives, the Pareto front. The page has no
+scripts or styles from elsewhere (it opens offline); images are files next to it, referenced by
+relative paths, so the folder can be moved or zipped as a whole.
+
+Example:
+    >>> from nasforge.storage import Store
+    >>> write_report(Store("runs.db"), "evo-1", "report/")  # doctest: +SKIP
+    PosixPath('report/index.html')
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasforge.errors import InvalidConfigError
+from nasforge.evaluators.base import Objective, Status
+from nasforge.storage import Store, TrialRecord
+
+__all__ = ["write_report", "draw_architecture"]
+
+_OP_COLORS = {"none": "#bbbbbb", "skip_connect": "#4c72b0", "nor_conv_1x1": "#dd8452", "nor_conv_3x3": "#c44e52",
+              "avg_pool_3x3": "#55a868"}
+
+# Marks every image that loaded (natural width > 0) so that a headless browser, or a person
+# with the developer tools, can tell that no figure is missing. No network, no libraries.
+_LOAD_CHECK = """<script>
+window.addEventListener("load", function () {
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; i++) {
+    if (imgs[i].complete && imgs[i].naturalWidth > 0) { ok++; imgs[i].setAttribute("data-loaded", imgs[i].naturalWidth); }
+  }
+  document.body.setAttribute("data-images-loaded", ok + "/" + imgs.length);
+});
+</script>"""
+
+_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
+color:#222;padding:0 1em}h1{font-size:1.6em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:0.85em}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
+th{background:#f4f4f4}tr.best{background:#fff6d6}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.failed{color:#b00}.timeout{color:#b60}code{font-size:0.95em}figure{margin:1em 0}img{max-width:100%;
+border:1px solid #eee}.grid{display:flex;flex-wrap:wrap;gap:1em}.grid figure{flex:1 1 480px}
+figcaption{font-size:0.85em;color:#555}.wide{overflow-x:auto}"""
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def _best_so_far(records: Sequence[TrialRecord], obj: Objective,
+                 feasible: Any = None) -> list[TrialRecord | None]:
+    """After each trial: the best ok (feasible) trial so far by ``obj``, compared at the highest
+    fidelity seen so far (the runner's rule, applied incrementally)."""
+    out: list[TrialRecord | None] = []
+    best: TrialRecord | None = None
+    top = -math.inf
+    for t in records:
+        if t.status == Status.OK and obj.metric in t.metrics and (feasible is None or feasible(t)):
+            f = t.fidelity or 0.0
+            if f > top or best is None:
+                top, best = f, t
+            elif f == top and obj.score(t.metrics[obj.metric]) > obj.score(best.metrics[obj.metric]):
+                best = t
+        out.append(best)
+    return out
+
+
+def _plot_search_curve(records: Sequence[TrialRecord], obj: Objective, path: Path, feasible: Any = None) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    xs = np.arange(1, len(records) + 1)
+    ok = [(x, t.metrics[obj.metric]) for x, t in zip(xs, records) if t.status == Status.OK and obj.metric in t.metrics]
+    bad = [x for x, t in zip(xs, records) if t.status != Status.OK]
+    if ok:
+        ax.scatter([p[0] for p in ok], [p[1] for p in ok], s=14, alpha=0.6, label=f"trial {obj.metric}")
+    bests = _best_so_far(records, obj, feasible)
+    ys = [b.metrics[obj.metric] if b is not None else np.nan for b in bests]
+    ax.step(xs, ys, where="post", color="k", lw=1.5, label="best so far")
+    if bad:
+        lo = min((p[1] for p in ok), default=0.0)
+        ax.scatter(bad, [lo] * len(bad), marker="x", color="#b00", s=25, label="failed / timeout")
+    ax.set_xlabel("trial (in order of completion)")
+    ax.set_ylabel(f"{obj.metric} ({obj.direction})")
+    ax.set_title("search curve")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right" if obj.direction == "max" else "upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _plot_best_so_far(records: Sequence[TrialRecord], obj: Objective, report: str | None, path: Path,
+                      feasible: Any = None) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    cost = np.cumsum([t.cost for t in records])
+    bests = _best_so_far(records, obj, feasible)
+    ys = [b.metrics[obj.metric] if b is not None else np.nan for b in bests]
+    ax.step(cost, ys, where="post", label=f"{obj.metric} of best so far")
+    if report:
+        rs = [b.hidden.get(report, np.nan) if b is not None else np.nan for b in bests]
+        if not all(np.isnan(rs)):
+            ax.step(cost, rs, where="post", ls="--", label=f"{report} of best so far (hidden from the search)")
+    ax.set_xlabel("charged seconds (cumulative)")
+    ax.set_ylabel("value")
+    ax.set_title("best so far against charged time")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _plot_distribution(records: Sequence[TrialRecord], metrics: Sequence[str], path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for m in metrics:
+        vals = [t.metrics.get(m, t.hidden.get(m)) for t in records if t.status == Status.OK]
+        vals = [v for v in vals if v is not None and not math.isnan(v)]
+        if vals:
+            ax.hist(vals, bins=min(40, max(5, len(vals) // 3)), alpha=0.55, label=f"{m} (n={len(vals)})")
+    ax.set_xlabel("value")
+    ax.set_ylabel("trials")
+    ax.set_title("distribution over evaluated architectures")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _plot_pareto(records: Sequence[TrialRecord], objectives: Sequence[Objective], front: Sequence[TrialRecord],
+                 path: Path) -> None:
+    plt = _pyplot()
+    a, b = objectives[0], objectives[1]
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    pts = [(t.metrics[b.metric], t.metrics[a.metric]) for t in records
+           if t.status == Status.OK and a.metric in t.metrics and b.metric in t.metrics]
+    if pts:
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=12, alpha=0.4, label="trials")
+    fr = sorted((t.metrics[b.metric], t.metrics[a.metric]) for t in front)
+    if fr:
+        ax.plot([p[0] for p in fr], [p[1] for p in fr], "o-", color="#c44e52", ms=5, label=f"Pareto front ({len(fr)})")
+    ax.set_xlabel(f"{b.metric} ({b.direction})")
+    ax.set_ylabel(f"{a.metric} ({a.direction})")
+    ax.set_title("Pareto front" + (f" (first two of {len(objectives)} objectives)" if len(objectives) > 2 else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _draw_nb201(arch: Any, ax: Any) -> None:
+    from matplotlib.patches import FancyArrowPatch
+
+    from nasforge.spaces.nb201 import NB201_EDGES
+
+    pos = {0: (0.0, 0.0), 1: (1.0, 0.9), 2: (2.0, -0.9), 3: (3.0, 0.0)}
+    rad = {(1, 0): 0.0, (2, 0): 0.15, (2, 1): 0.0, (3, 0): -0.45, (3, 1): 0.15, (3, 2): 0.0}
+    for (j, i) in NB201_EDGES:
+        op = arch[f"{j}<-{i}"]
+        if op == "none":
+            style, color, lw = "dotted", _OP_COLORS["none"], 1.0
+        else:
+            style, color, lw = "solid", _OP_COLORS.get(op, "k"), 2.2
+        arrow = FancyArrowPatch(pos[i], pos[j], arrowstyle="-|>", mutation_scale=16, lw=lw, color=color, ls=style,
+                                connectionstyle=f"arc3,rad={rad[(j, i)]}", shrinkA=16, shrinkB=16)
+        ax.add_patch(arrow)
+        (x0, y0), (x1, y1) = pos[i], pos[j]
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        # the middle of an arc3 Bezier curve lies half-way to its control point
+        dx, dy = x1 - x0, y1 - y0
+        mx, my = mx + rad[(j, i)] * dy * 0.5, my - rad[(j, i)] * dx * 0.5
+        ax.text(mx, my, op, ha="center", va="center", fontsize=8, color=color,
+                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": color, "lw": 0.6})
+    for n, (x, y) in pos.items():
+        ax.scatter([x], [y], s=700, color="#f4f4f4", edgecolors="k", zorder=3)
+        ax.text(x, y, {0: "in", 3: "out"}.get(n, str(n)), ha="center", va="center", fontsize=10, zorder=4)
+    ax.set_xlim(-0.5, 3.5)
+    ax.set_ylim(-1.5, 1.7)
+    ax.set_aspect("equal")  # arc3 bends in display space: equal scales keep the labels on their arcs
+
+
+def draw_architecture(space_name: str, arch: Any, path: str | Path, title: str = "") -> Path:
+    """Draw ``arch``: the NB201 cell as a DAG (node 0 = input, node 3 = output, ``none`` edges
+    dotted); any other space as its labelled choices in order."""
+    plt = _pyplot()
+    out = Path(path)
+    if space_name == "nb201":
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+        _draw_nb201(arch, ax)
+    else:
+        items = [(k, arch[k]) for k in arch]
+        fig, ax = plt.subplots(figsize=(7.5, max(2.0, 0.32 * len(items) + 0.8)))
+        for r, (k, v) in enumerate(items):
+            y = len(items) - r
+            ax.text(0.02, y, str(k), ha="left", va="center", fontsize=9, family="monospace")
+            ax.text(0.45, y, str(v), ha="left", va="center", fontsize=9,
+                    bbox={"boxstyle": "round,pad=0.25", "fc": "#eef3fa", "ec": "#4c72b0", "lw": 0.6})
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0.3, len(items) + 0.7)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def _table(rows: Sequence[Sequence[str]], head: Sequence[str], classes: Sequence[str] | None = None,
+           numeric: Sequence[bool] | None = None) -> str:
+    numeric = numeric or [False] * len(head)
+    out = ["<table>" + ("<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead>"
+                        if any(head) else "") + "<tbody>"]
+    for i, r in enumerate(rows):
+        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
+        out.append(f"<tr{cls}>" + "".join(
+            f'<td class="num">{html.escape(c)}</td>' if numeric[j] else f"<td>{html.escape(c)}</td>"
+            for j, c in enumerate(r)) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def write_report(store: Store, name: str, out_dir: str | Path) -> Path:
+    """Write ``out_dir/index.html`` and its PNGs for experiment ``name``; returns the HTML path.
+
+    Raises:
+        ExperimentNotFoundError: when ``name`` is not in the store.
+        InvalidConfigError: when the experiment has no finished trial yet.
+    """
+    from nasforge.api import build_experiment
+    from nasforge.runner import Runner
+
+    rec = store.get_experiment(name)
+    spec = rec.spec
+    all_trials = store.trials(rec.id)
+    records = sorted((t for t in all_trials if t.tell_order is not None), key=lambda t: t.tell_order or 0)
+    if not records:
+        raise InvalidConfigError(f"experiment '{name}' has no finished trial yet; nothing to report")
+    exp = build_experiment(spec, name)
+    runner = Runner(exp, None)
+    runner.records = records
+    summary = runner.summary()
+    objectives = exp.objectives
+    obj = objectives[0]
+    report_metric = exp.evaluator.report_metric
+    best = summary.best
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
+    figures: list[tuple[str, str, str]] = []  # file, title, caption
+    def feasible(t: TrialRecord) -> bool:
+        return all(c.satisfied(t.metrics) for c in exp.constraints)
+
+    _plot_search_curve(records, obj, out / "search_curve.png", feasible)
+    figures.append(("search_curve.png", "Search curve",
+                    f"Each trial's {obj.metric} in the order results arrived, and the best so far. "
+                    f"Crosses: failed or timed-out trials."))
+    _plot_best_so_far(records, obj, report_metric, out / "best_so_far.png", feasible)
+    figures.append(("best_so_far.png", "Best so far",
+                    "The best architecture's value against the seconds charged so far"
+                    + (f"; dashed: its {report_metric}, which the search never saw." if report_metric else ".")))
+    dist = [obj.metric] + ([report_metric] if report_metric else [])
+    _plot_distribution(records, dist, out / "distribution.png")
+    figures.append(("distribution.png", "Distribution of accuracies",
+                    f"Histogram of {' and '.join(dist)} over the successful trials."))
+    if best is not None:
+        draw_architecture(spec["space"]["name"], exp.space.parse(best.arch), out / "best_cell.png",
+                          title=best.arch if len(best.arch) < 110 else "")
+        figures.append(("best_cell.png", "Best architecture",
+                        f"Trial {best.number}: {best.arch}"))
+    if len(objectives) > 1:
+        _plot_pareto(records, objectives, summary.pareto, out / "pareto.png")
+        figures.append(("pareto.png", "Pareto front",
+                        f"Non-dominated feasible trials over {', '.join(str(o) for o in objectives)}."))
+
+    counts: dict[str, int] = {}
+    for t in all_trials:
+        counts[t.status] = counts.get(t.status, 0) + 1
+    overview = [
+        ["experiment", name], ["status", rec.status],
+        ["space", f"{spec['space']['name']} {spec['space'].get('config') or ''}".strip()],
+        ["strategy", f"{spec['strategy']['name']} {spec['strategy'].get('params') or ''}".strip()],
+        ["evaluator", ", ".join(f"{k}={v}" for k, v in spec["evaluator"].items() if v not in (None, [], {}))],
+        ["objectives", ", ".join(str(o) for o in objectives)],
+        ["budget", ", ".join(f"{k}={v}" for k, v in spec["budget"].items() if v is not None)],
+        ["trials", ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))],
+        ["charged seconds", f"{sum(t.cost for t in records):.1f}"],
+        ["seed", str(spec.get("seed", 0))],
+    ]
+    if best is not None:
+        overview.append(["best architecture", f"{best.arch} (trial {best.number})"])
+        for k, v in {**best.metrics, **best.hidden}.items():
+            overview.append([f"best {k}" + (" (hidden from the search)" if k in best.hidden else ""), _fmt(v)])
+
+    metric_cols = list(dict.fromkeys([o.metric for o in objectives] + ["val_acc", "params_M"]))
+    metric_cols = [m for m in metric_cols if any(m in t.metrics for t in all_trials)]
+    hidden_cols = [report_metric] if report_metric and any(report_metric in t.hidden for t in all_trials) else []
+    head = ["#", "status", "architecture", *metric_cols, *hidden_cols, "fidelity", "cost s", "error"]
+    rows, classes = [], []
+    order = {t.number: t.tell_order for t in all_trials}
+    for t in sorted(all_trials, key=lambda t: (order[t.number] is None, order[t.number] or 0, t.number)):
+        rows.append([str(t.number), t.status, t.arch, *(_fmt(t.metrics.get(m)) for m in metric_cols),
+                     *(_fmt(t.hidden.get(m)) for m in hidden_cols), _fmt(t.fidelity), _fmt(t.cost),
+                     (t.error or "")[:160]])
+        classes.append("best" if best is not None and t.number == best.number else
+                       (t.status if t.status in (Status.FAILED, Status.TIMEOUT) else ""))
+    numeric = [True, False, False] + [True] * (len(metric_cols) + len(hidden_cols)) + [True, True, False]
+
+    figs_html = "\n".join(
+        f'<figure><h2>{html.escape(title)}</h2><img src="{file}" alt="{html.escape(title)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>" for file, title, caption in figures)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>nasforge report: {html.escape(name)}</title>
+<style>{_CSS}</style>
+</head><body>
+<h1>nasforge report: {html.escape(name)}</h1>
+<p>Written {html.escape(time.strftime('%Y-%m-%d %H:%M:%S'))} from <code>{html.escape(str(store.path))}</code>.
+Strategies only saw the visible metrics; hidden ones (test accuracy) are shown here for reporting.</p>
+<h2>Overview</h2>
+{_table(overview, ["", ""])}
+{figs_html}
+<h2>Trials ({len(all_trials)})</h2>
+<p>In order of completion; the best trial is highlighted. Running or over-budget trials come last.</p>
+<div class="wide">{_table(rows, head, classes, numeric)}</div>
+{_LOAD_CHECK}
+</body></html>
+"""
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index

@@ -1,0 +1,84 @@
+"""Helpers shared by the model-based and local strategies of issue 3 (private module).
+
+Two things waste queries on NAS-Bench-201-like cells: asking for an architecture that is
+*equivalent* to one already evaluated (same set of input-to-output paths, i.e. the same path
+encoding: they differ only in edges that never reach the output), and asking for a cell with no
+input-to-output path at all (its accuracy is chance). :class:`Dedup` catches both for any space
+that offers a ``path`` encoding and an ``is_connected`` test, and falls back to plain identity
+otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from nasforge.arch import Architecture
+from nasforge.spaces.base import SearchSpace
+
+__all__ = ["Dedup", "encoding_for", "parse_fidelities"]
+
+
+def encoding_for(space: SearchSpace) -> str:
+    """The richest encoding the space offers for predictors: ``path`` if available, else ``onehot``."""
+    return "path" if "path" in space.encoding_names() else "onehot"
+
+
+class Dedup:
+    """Equivalence keys of architectures: path encoding bytes where the space has one.
+
+    Example:
+        >>> from nasforge.spaces import get_space
+        >>> d = Dedup(get_space("nb201"), skip_disconnected=True)
+        >>> a = get_space("nb201").parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+        >>> d.useless(a)
+        True
+    """
+
+    def __init__(self, space: SearchSpace, *, skip_disconnected: bool = True) -> None:
+        self.space = space
+        self.by_path = "path" in space.encoding_names()
+        self.skip_disconnected = skip_disconnected and hasattr(space, "is_connected")
+        self.keys: set[bytes | str] = set()
+
+    def key(self, arch: Architecture) -> bytes | str:
+        if self.by_path:
+            return np.packbits(self.space.encode(arch, "path").astype(np.uint8)).tobytes()
+        return arch.key
+
+    def add(self, arch: Architecture) -> None:
+        self.keys.add(self.key(arch))
+
+    def useless(self, arch: Architecture) -> bool:
+        """Disconnected (when skipping those) or equivalent to something already added."""
+        if self.skip_disconnected and not self.space.is_connected(arch):  # type: ignore[attr-defined]
+            return True
+        return self.key(arch) in self.keys
+
+    def filter(self, archs: Iterable[Architecture]) -> list[Architecture]:
+        """Unique, useful architectures in order (equivalents within ``archs`` are dropped too)."""
+        out, local = [], set()
+        for a in archs:
+            k = self.key(a)
+            if k in local or self.useless(a):
+                continue
+            local.add(k)
+            out.append(a)
+        return out
+
+
+def parse_fidelities(fidelities: Iterable[float] | float | None) -> tuple[float, ...]:
+    """A sorted tuple of distinct positive fidelities (epochs); ``InvalidConfigError`` otherwise."""
+    from nasforge.errors import InvalidConfigError
+
+    if fidelities is None:
+        return ()
+    items = [fidelities] if isinstance(fidelities, (int, float)) else list(fidelities)
+    try:
+        values = sorted({float(f) for f in items})
+    except (TypeError, ValueError):
+        raise InvalidConfigError(f"fidelities must be numbers (epochs), but got {fidelities!r}") from None
+    if not values or values[0] <= 0:
+        raise InvalidConfigError(f"fidelities must be positive epochs, but got {fidelities!r}")
+    return tuple(int(v) if v.is_integer() else v for v in values)
