@@ -1,0 +1,25 @@
+"""``nasforge benchmark ...``: tools for tabular benchmark data."""
+
+from __future__ import annotations
+
+import click
+
+from nasforge.cli.common import echo_json, handle_errors
+
+
+def register(cli: click.Group) -> None:
+    @cli.group()
+    def benchmark() -> None:
+        """Tabular benchmark data tools."""
+
+    @benchmark.command(name="import-nb201")
+    @click.argument("source", type=click.Path())
+    @click.option("--out", default="~/.cache/nasforge/nb201", show_default=True,
+                  help="Folder to write nb201_core.csv into (nasforge looks here by default).")
+    @handle_errors
+    def import_nb201_cmd(source: str, out: str) -> None:
+        """Convert the official NATS-Bench/NAS-Bench-201 file SOURCE (needs `pip install nats_bench`)."""
+        from nasforge.evaluators.nb201_import import import_nb201
+
+        path = import_nb201(source, out)
+        echo_json({"written": str(path)})

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from nasforge.errors import InvalidConfigError, UnknownNameError
+from nasforge.evaluators.training import TrainConfig, TrainingEvaluator, train_architecture
+from nasforge.spaces import get_space
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+TINY = {"channels": 4, "cells_per_stage": 1}
+
+
+def test_training_learns_digits_and_hides_test() -> None:
+    space = get_space("nb201")
+    ev = TrainingEvaluator(space, "digits", TrainConfig(epochs=3, model=TINY))
+    r = ev.evaluate(space.parse(ARCH))
+    assert r.is_ok and r.metrics["val_acc"] > 50.0  # chance is 10%
+    assert set(r.hidden) == {"test_acc"} and "test_acc" not in r.metrics
+    assert r.params and r.cost > 0 and r.fidelity == 3.0
+    assert ev.evaluate(space.parse(ARCH), fidelity=1).fidelity == 1.0
+
+
+def test_same_seed_same_numbers() -> None:
+    space = get_space("nb201")
+    cfg = TrainConfig(epochs=1, model=TINY, seed=5)
+    a = train_architecture(space, space.parse(ARCH), "digits", cfg)
+    b = train_architecture(space, space.parse(ARCH), "digits", cfg)
+    assert a.val_acc == b.val_acc and a.test_acc == b.test_acc
+
+
+def test_nan_loss_fails_the_trial() -> None:
+    space = get_space("nb201")
+    ev = TrainingEvaluator(space, "digits", TrainConfig(epochs=2, lr=1e12, optimizer="sgd", model=TINY))
+    r = ev.evaluate(space.parse(ARCH))
+    assert r.status == "failed" and ("loss became" in r.error or "not finite" in r.error or "loss is" in r.error)
+
+
+def test_bad_settings_are_clear() -> None:
+    with pytest.raises(InvalidConfigError, match="val_fraction"):
+        TrainConfig(val_fraction=1.5)
+    with pytest.raises(UnknownNameError, match="did you mean 'adam'"):
+        TrainConfig(optimizer="adma")
+    with pytest.raises(UnknownNameError, match="unknown dataset"):
+        TrainingEvaluator(get_space("nb201"), "mnsit")
+
+
+def test_mlp_space_trains_on_tabular_data() -> None:
+    space = get_space("mlp")
+    arch = space.sample(np.random.default_rng(0))
+    out = train_architecture(space, arch, "wine", TrainConfig(epochs=5, lr=0.01, optimizer="adam"))
+    assert out.val_acc > 50.0
+
+
+def test_train_cli_json_and_saved_model(tmp_path) -> None:
+    import torch
+
+    from nasforge.export import load_model
+
+    path = tmp_path / "m.pt"
+    out = run_cli("train", "--arch", ARCH, "--dataset", "digits", "--epochs", "2", "--channels", "4", "--cells", "1",
+                  "--save", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["arch"] == ARCH and {"val_acc", "test_acc", "params"} <= set(data)
+    model = load_model(path)
+    assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
