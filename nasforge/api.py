@@ -24,7 +24,7 @@ from nasforge.spaces.base import SearchSpace
 from nasforge.storage import Store
 from nasforge.strategies import make_strategy
 
-__all__ = ["BENCHMARKS", "make_spec", "build_experiment", "build_evaluator", "search", "resume", "open_store"]
+__all__ = ["BENCHMARKS", "build_evaluator", "build_experiment", "make_spec", "open_store", "resume", "search"]
 
 # benchmark name -> (space it belongs to, NB201 protocol dataset)
 BENCHMARKS: Registry[tuple[str, str]] = Registry("benchmark")

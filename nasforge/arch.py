@@ -42,7 +42,7 @@ class Architecture(Mapping[str, Value]):
         True
     """
 
-    __slots__ = ("_data", "_key", "_hash")
+    __slots__ = ("_data", "_hash", "_key")
 
     def __init__(self, choices: Mapping[str, Any]) -> None:
         data = {str(k): _freeze(v) for k, v in choices.items()}

@@ -17,7 +17,7 @@ from nasforge.api import build_experiment, make_spec
 from nasforge.evaluators.tabular import TabularBenchmark
 from nasforge.runner import Runner
 
-__all__ = ["compare", "format_table", "REPORT_COLUMNS"]
+__all__ = ["REPORT_COLUMNS", "compare", "format_table"]
 
 REPORT_COLUMNS = ("c10_valid_acc_200", "c10_test_acc_200", "c100_test_acc_200", "in16_test_acc_200")
 

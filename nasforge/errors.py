@@ -8,16 +8,16 @@ values), so ``except ValueError`` in user code keeps working.
 from __future__ import annotations
 
 __all__ = [
-    "NasforgeError",
-    "UnknownNameError",
+    "BenchmarkDataError",
+    "DatasetUnavailableError",
+    "ExperimentNotFoundError",
     "InvalidArchitectureError",
     "InvalidConfigError",
-    "DatasetUnavailableError",
-    "BenchmarkDataError",
-    "StorageError",
-    "ExperimentNotFoundError",
-    "TrialFailedError",
+    "NasforgeError",
     "NotFittedError",
+    "StorageError",
+    "TrialFailedError",
+    "UnknownNameError",
 ]
 
 

@@ -25,8 +25,17 @@ from nasforge.spaces.base import SearchSpace
 from nasforge.storage import Store, TrialRecord
 from nasforge.strategies.base import Strategy, Suggestion, as_suggestion
 
-__all__ = ["Budget", "Constraint", "Experiment", "Runner", "SearchSummary", "InlineExecutor", "evaluate_safely",
-           "pareto_front", "best_trial"]
+__all__ = [
+    "Budget",
+    "Constraint",
+    "Experiment",
+    "InlineExecutor",
+    "Runner",
+    "SearchSummary",
+    "best_trial",
+    "evaluate_safely",
+    "pareto_front",
+]
 
 log = logging.getLogger("nasforge.runner")
 

@@ -26,7 +26,7 @@ from typing import Any
 from nasforge.errors import ExperimentNotFoundError, InvalidConfigError, StorageError
 from nasforge.evaluators.base import Result, Status
 
-__all__ = ["Store", "ExperimentRecord", "TrialRecord"]
+__all__ = ["ExperimentRecord", "Store", "TrialRecord"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """

@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError
 
-__all__ = ["Status", "Result", "Observation", "Objective", "Evaluator", "parse_objectives"]
+__all__ = ["Evaluator", "Objective", "Observation", "Result", "Status", "parse_objectives"]
 
 
 class Status:

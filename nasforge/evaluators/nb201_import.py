@@ -35,7 +35,7 @@ def rows_from_api(api: Any, limit: int | None = None,
     n = len(api) if limit is None else min(limit, len(api))
     rows = []
     for i in range(n):
-        def info(dataset: str, hp: str) -> dict[str, Any]:
+        def info(dataset: str, hp: str, i: int = i) -> dict[str, Any]:
             return api.get_more_info(i, dataset, hp=hp, is_random=False)
 
         c10v200 = info("cifar10-valid", "200")

@@ -28,7 +28,7 @@ from nasforge.evaluators.base import Result
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
 
-__all__ = ["Table", "load_table", "find_nb201_dir", "TabularBenchmark", "NB201_PROTOCOLS", "NB201_DATA_HELP"]
+__all__ = ["NB201_DATA_HELP", "NB201_PROTOCOLS", "Table", "TabularBenchmark", "find_nb201_dir", "load_table"]
 
 NB201_DATA_HELP = (
     "NAS-Bench-201 results are read from nb201_core.csv (and nb201_latency_help.csv). Point at them with "

@@ -22,7 +22,7 @@ from nasforge.evaluators.base import Result
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
 
-__all__ = ["TrainConfig", "TrainingEvaluator", "train_architecture", "TrainOutcome", "set_threads"]
+__all__ = ["TrainConfig", "TrainOutcome", "TrainingEvaluator", "set_threads", "train_architecture"]
 
 log = logging.getLogger("nasforge.training")
 

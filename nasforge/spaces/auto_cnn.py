@@ -116,8 +116,9 @@ class AutoCNNSpace(PythonSpace):
         self.n_stages = n
 
 
-#: A plain, VGG-like starting point: every stage one 3x3 conv, width 32 doubling per stage.
-AUTO_CNN_DEFAULT = {"width": 32, "growth": 2.0, "stem": "conv3x3", "head": "gap", "dropout": 0.0}
+#: The hand-designed starting point, the classic conv32-pool-conv64-pool-flatten pattern (with batch
+#: norm): a 3x3 stem of width 32, then one 3x3 conv in the second stage only, and a flatten head.
+AUTO_CNN_DEFAULT = {"width": 32, "growth": 2.0, "stem": "conv3x3", "head": "flatten", "dropout": 0.0}
 
 
 def auto_cnn_space(input_size: int = 28) -> AutoCNNSpace:
@@ -129,6 +130,7 @@ def auto_cnn_default(space: AutoCNNSpace) -> Architecture:
     """The hand-designed starting architecture of ``space`` (evaluated first by the estimator)."""
     values: dict[str, Any] = dict(AUTO_CNN_DEFAULT)
     for s in range(space.n_stages):
-        values[f"stage{s}.op"] = "conv3x3"
-        values[f"stage{s}.depth"] = 1
+        values[f"stage{s}.depth"] = 1 if s == 1 else 0
+        if s == 1:
+            values[f"stage{s}.op"] = "conv3x3"
     return space.validate(values)

@@ -19,7 +19,7 @@ import numpy as np
 from nasforge.arch import Architecture, Value
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError
 
-__all__ = ["Choice", "InputChoice", "Dimension", "SearchSpace"]
+__all__ = ["Choice", "Dimension", "InputChoice", "SearchSpace"]
 
 
 @dataclass(frozen=True)
@@ -302,8 +302,8 @@ class SearchSpace:
     def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
         """A fixed-length float vector; ``onehot`` for every space (inactive dimensions are zeros)."""
         if kind != "onehot":
-            from nasforge.registry import unknown_name_message
             from nasforge.errors import UnknownNameError
+            from nasforge.registry import unknown_name_message
 
             raise UnknownNameError(unknown_name_message("encoding", kind, self.encoding_names()))
         vec: list[float] = []

@@ -27,7 +27,7 @@ from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError
 from nasforge.spaces.base import Choice, Dimension, InputChoice, SearchSpace
 
-__all__ = ["op", "value", "inputs", "repeat", "define_space", "PythonSpace"]
+__all__ = ["PythonSpace", "define_space", "inputs", "op", "repeat", "value"]
 
 
 def op(label: str, options: Sequence[str]) -> Choice:

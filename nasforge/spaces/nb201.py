@@ -22,7 +22,7 @@ from nasforge.arch import Architecture
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError
 from nasforge.spaces.base import Choice, SearchSpace
 
-__all__ = ["NB201_OPERATIONS", "NB201_EDGES", "NB201Space", "build_nb201_network"]
+__all__ = ["NB201_EDGES", "NB201_OPERATIONS", "NB201Space", "build_nb201_network"]
 
 NB201_OPERATIONS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # Edges in the order of the official string: node 1 <- 0; node 2 <- 0, 1; node 3 <- 0, 1, 2.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-__all__ = ["ReLUConvBN", "Pooling", "Zero", "FactorizedReduce", "ResNetBasicBlock", "NB201_OPS", "nb201_op"]
+__all__ = ["NB201_OPS", "FactorizedReduce", "Pooling", "ReLUConvBN", "ResNetBasicBlock", "Zero", "nb201_op"]
 
 
 class ReLUConvBN(nn.Sequential):

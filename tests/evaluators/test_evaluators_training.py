@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import run_cli
+
 from nasforge.errors import InvalidConfigError, UnknownNameError
 from nasforge.evaluators.training import TrainConfig, TrainingEvaluator, train_architecture
 from nasforge.spaces import get_space

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from nasforge.api import build_experiment, make_spec
@@ -12,7 +11,6 @@ from nasforge.evaluators.base import Objective, Observation, Result
 from nasforge.runner import Budget, Experiment, Runner
 from nasforge.spaces import get_space
 from nasforge.storage import Store
-from nasforge.strategies import make_strategy
 from nasforge.strategies.base import Strategy
 
 
