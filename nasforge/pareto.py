@@ -6,10 +6,10 @@ rows of a ``(n, m)`` array.
 
 Example:
     >>> pts = [[90.0, -10.0], [85.0, -5.0], [80.0, -12.0]]
-    >>> [list(f) for f in non_dominated_sort(pts)]
+    >>> [f.tolist() for f in non_dominated_sort(pts)]
     [[0, 1], [2]]
     >>> hypervolume_2d(pts, ref=(70.0, -20.0))
-    205.0
+    275.0
 """
 
 from __future__ import annotations

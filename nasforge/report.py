@@ -29,7 +29,7 @@ from nasforge.errors import InvalidConfigError
 from nasforge.evaluators.base import Objective, Status
 from nasforge.storage import Store, TrialRecord
 
-__all__ = ["write_report", "draw_architecture"]
+__all__ = ["draw_architecture", "write_report"]
 
 _OP_COLORS = {"none": "#bbbbbb", "skip_connect": "#4c72b0", "nor_conv_1x1": "#dd8452", "nor_conv_3x3": "#c44e52",
               "avg_pool_3x3": "#55a868"}
@@ -281,8 +281,8 @@ def write_report(store: Store, name: str, out_dir: str | Path) -> Path:
 
     _plot_search_curve(records, obj, out / "search_curve.png", feasible)
     figures.append(("search_curve.png", "Search curve",
-                    f"Each trial's {obj.metric} in the order results arrived, and the best so far. "
-                    f"Crosses: failed or timed-out trials."))
+                    (f"Each trial's {obj.metric} in the order results arrived, and the best so far. "
+                     "Crosses: failed or timed-out trials.")))
     _plot_best_so_far(records, obj, report_metric, out / "best_so_far.png", feasible)
     figures.append(("best_so_far.png", "Best so far",
                     "The best architecture's value against the seconds charged so far"

@@ -17,7 +17,7 @@ import click
 
 from nasforge.cli.common import echo_json, handle_errors, print_table, storage_option
 
-__all__ = ["register", "execution_options", "cli_executor"]
+__all__ = ["cli_executor", "execution_options", "register"]
 
 
 def execution_options(fn: Any) -> Any:

@@ -11,4 +11,4 @@ from nasforge.estimators.base import NASClassifierBase, NotFittedError
 from nasforge.estimators.image import ImageClassifier
 from nasforge.estimators.tabular import TabularClassifier
 
-__all__ = ["ImageClassifier", "TabularClassifier", "NASClassifierBase", "NotFittedError"]
+__all__ = ["ImageClassifier", "NASClassifierBase", "NotFittedError", "TabularClassifier"]

@@ -32,13 +32,13 @@ from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError, UnknownNameError
 from nasforge.registry import unknown_name_message
 
-__all__ = ["NotFittedError", "NASClassifierBase"]
+__all__ = ["NASClassifierBase", "NotFittedError"]
 
 log = logging.getLogger("nasforge.estimators")
 
 SAVE_FORMAT = "nasforge-estimator/1"
 EXPORT_FORMATS = ("torchscript", "onnx")
-_MAX_VAL = 2000  # validation samples scored per trial: enough to rank, cheap enough to not eat the trial
+_MAX_VAL = 1000  # validation samples scored per trial: ranks to about +-1%, cheap enough not to eat the trial
 
 
 class NotFittedError(errors.NotFittedError, _SklearnNotFittedError):
@@ -103,6 +103,14 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value
+
+
+def _param_json(value: Any) -> Any:
+    """A constructor argument as JSON: a space object is saved by its registered name."""
+    value = _json_safe(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return getattr(value, "name", str(value))
 
 
 class NASClassifierBase(ClassifierMixin, BaseEstimator):
@@ -217,6 +225,20 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             raise InvalidConfigError(f"{what} contains {bad} NaN or infinite value(s); clean or impute them first")
         return arr
 
+    @staticmethod
+    def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(classes, codes)``: the sorted distinct labels and each sample's index into them."""
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise InvalidConfigError("y contains NaN or infinite values")
+        try:
+            classes, codes = np.unique(y, return_inverse=True)
+        except TypeError as exc:
+            raise InvalidConfigError(f"y must hold labels of one sortable type (ints or strings): {exc}") from None
+        if len(classes) < 2:
+            raise InvalidConfigError(f"y must hold at least 2 classes to learn a classifier, but got only "
+                                     f"{classes.tolist()!r}")
+        return classes, codes.reshape(-1).astype(np.int64)
+
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any = None) -> NASClassifierBase:
         """Search architectures on ``(X, y)``, retrain the best on all of it, return ``self``.
@@ -234,33 +256,26 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         self._check_params()
         X, y = self._inputs(X, y)
         x = self._prepare_x(X, fitting=True)
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise InvalidConfigError("y contains NaN or infinite values")
-        classes, y_enc = np.unique(y, return_inverse=True)
-        y_enc = y_enc.reshape(-1).astype(np.int64)
-        if len(classes) < 2:
-            raise InvalidConfigError(f"y must hold at least 2 classes to learn a classifier, but got only "
-                                     f"{classes.tolist()!r}")
+        classes, y_enc = self._encode_labels(y)
         if len(x) < 4:
             raise InvalidConfigError(f"need at least 4 samples to search (train and validation), but got {len(x)}")
         import torch
 
         from nasforge.data import split_train_val
-        from nasforge.estimators._train import ArrayEvaluator, train_model
-        from nasforge.evaluators.base import Objective
-        from nasforge.runner import Budget, Experiment, Runner
-        from nasforge.strategies import make_strategy
+        from nasforge.estimators._train import ArrayEvaluator, set_threads, train_model, warm_up_torch
 
         seed = int(self.seed)
         threads = int(self.threads) if self.threads else max(1, (os.cpu_count() or 1) // int(self.workers))
-        from nasforge.estimators._train import set_threads
-
         set_threads(threads)
+        warm_up_torch()
         x_tr, y_tr, x_val, y_val = split_train_val(x, y_enc, float(self.val_fraction), seed=seed)
         axes = self._norm_axes(x)
         mean = x_tr.mean(axis=axes, keepdims=True)[0:1]
-        std = x_tr.std(axis=axes, keepdims=True)[0:1] + 1e-6
-        norm = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))  # noqa: E731
+        std = x_tr.std(axis=axes, keepdims=True)[0:1]
+        # a feature constant in training (a border pixel) is left unscaled, as StandardScaler does:
+        # dividing by ~0 would blow up any later sample where it is not constant
+        std = np.where(std < 1e-6, 1.0, std).astype(np.float32)
+        norm = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))
         if len(x_val) > _MAX_VAL:
             keep = np.sort(np.random.default_rng([seed, 1]).choice(len(x_val), _MAX_VAL, replace=False))
             x_score, y_score = x_val[keep], y_val[keep]
@@ -280,47 +295,9 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         trial_seconds = self._trial_seconds(search_seconds)
         evaluator = ArrayEvaluator(space, data, recipe, trial_seconds=trial_seconds, seed=seed,
                                    threads=max(1, threads if int(self.workers) == 1 else 1),
-                                   model_kwargs=model_kwargs)
-        strategy_params = dict(self._strategy_params())
-        strategy = make_strategy(str(self.strategy), space, seed=seed, **strategy_params)
+                                   model_kwargs=model_kwargs, keep_models=self._warm_final())
         search_start = time.perf_counter()
-        default = self._default_arch(space)
-        warm: list[dict[str, Any]] = []
-        if default is not None and (self.max_trials is None or self.max_trials > 1):
-            # Start from a hand-designed member of the space, as AutoKeras does: the search then
-            # only has to beat it. The strategy hears of it as a warm start.
-            res = evaluator.evaluate(default)
-            strategy.tell(default, res.observe((Objective("val_acc"),)))
-            warm.append({"number": -1, "arch": space.to_string(default), "arch_key": default.key,
-                         "status": res.status, **dict(res.metrics), "cost": res.cost, "params": res.params,
-                         "error": res.error, "warm_start": True})
-        wall = None
-        if search_seconds is not None:
-            # stop starting trials when the last one would end after the search's share
-            wall = max(1e-3, search_seconds - (time.perf_counter() - search_start) - (trial_seconds or 0.0))
-        trials = None if self.max_trials is None else max(1, int(self.max_trials) - len(warm))
-        exp = Experiment(f"{self._kind}-{int(time.time())}", space, strategy, evaluator, (Objective("val_acc"),),
-                         Budget(trials=trials, wall_seconds=wall),
-                         {"estimator": type(self).__name__, "params": {k: _json_safe(v) for k, v in
-                                                                         self.get_params().items()}})
-        store = None
-        if self.storage:
-            from nasforge.storage import Store
-
-            store = Store(str(self.storage))
-            store.create_experiment(exp.name, exp.spec)
-        executor = _ThreadExecutor(int(self.workers)) if int(self.workers) > 1 else None
-        runner = Runner(exp, store, executor=executor)
-        try:
-            runner.run()
-        finally:
-            if executor is not None:
-                executor.shutdown()
-            if store is not None:
-                store.close()
-        history = warm + [{"number": t.number, "arch": t.arch, "arch_key": t.arch_key, "status": t.status,
-                           **t.metrics, "cost": t.cost, "params": t.params, "error": t.error, "warm_start": False}
-                          for t in sorted(runner.records, key=lambda t: t.number)]
+        history = self._search(space, evaluator, search_seconds, trial_seconds)
         ok = [h for h in history if h["status"] == "ok" and math.isfinite(h.get("val_acc", math.nan))]
         if not ok:
             errs = "; ".join(sorted({str(h.get("error")) for h in history}))[:500]
@@ -337,7 +314,13 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         if deadline is not None:
             final_seconds = max(0.5, (deadline - time.perf_counter()) * 0.97 - 0.2)
         epochs = self._final_epochs(best, recipe)
-        net = evaluator.build(best_arch)
+        if self._warm_final() and best_arch.key in evaluator.models:
+            # continue from the trial's weights: under a time budget the search's training of the
+            # winner is not thrown away (the schedule restarts, as in SGDR warm restarts)
+            net = evaluator.models[best_arch.key]
+        else:
+            net = evaluator.build(best_arch)
+        evaluator.models.clear()
         set_threads(threads)
         stats = train_model(net, x_all, y_all, recipe, seconds=final_seconds, epochs=epochs, seed=seed)
         model = _normalizer(mean[0], std[0], net).eval()
@@ -360,6 +343,53 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
                  len(history), self.best_arch_string_, self.best_val_acc_, stats.epochs)
         return self
 
+    def _search(self, space: Any, evaluator: Any, search_seconds: float | None,
+                trial_seconds: float | None) -> list[dict[str, Any]]:
+        """Run the search (hand-designed start, then the strategy via the Runner); one dict per trial."""
+        from nasforge.evaluators.base import Objective
+        from nasforge.runner import Budget, Experiment, Runner
+        from nasforge.strategies import make_strategy
+
+        strategy = make_strategy(str(self.strategy), space, seed=int(self.seed), **dict(self._strategy_params()))
+        search_start = time.perf_counter()
+        default = self._default_arch(space)
+        seeded: list[dict[str, Any]] = []
+        if default is not None and (self.max_trials is None or self.max_trials > 1):
+            # Start from a hand-designed member of the space, as AutoKeras does: the search then
+            # only has to beat it. The strategy hears of it as a tell it did not ask for.
+            res = evaluator.evaluate(default)
+            strategy.tell(default, res.observe((Objective("val_acc"),)))
+            seeded.append({"number": -1, "arch": space.to_string(default), "arch_key": default.key,
+                           "status": res.status, **dict(res.metrics), "cost": res.cost, "params": res.params,
+                           "error": res.error, "hand_designed": True})
+        wall = None
+        if search_seconds is not None:
+            # stop starting trials when the last one would end after the search's share
+            wall = max(1e-3, search_seconds - (time.perf_counter() - search_start) - (trial_seconds or 0.0))
+        trials = None if self.max_trials is None else max(1, int(self.max_trials) - len(seeded))
+        exp = Experiment(f"{self._kind}-{int(time.time())}", space, strategy, evaluator, (Objective("val_acc"),),
+                         Budget(trials=trials, wall_seconds=wall),
+                         {"estimator": type(self).__name__, "params": {k: _param_json(v) for k, v in
+                                                                         self.get_params().items()}})
+        store = None
+        if self.storage:
+            from nasforge.storage import Store
+
+            store = Store(str(self.storage))
+            store.create_experiment(exp.name, exp.spec)
+        executor = _ThreadExecutor(int(self.workers)) if int(self.workers) > 1 else None
+        runner = Runner(exp, store, executor=executor)
+        try:
+            runner.run()
+        finally:
+            if executor is not None:
+                executor.shutdown()
+            if store is not None:
+                store.close()
+        return seeded + [{"number": t.number, "arch": t.arch, "arch_key": t.arch_key, "status": t.status,
+                          **t.metrics, "cost": t.cost, "params": t.params, "error": t.error, "hand_designed": False}
+                         for t in sorted(runner.records, key=lambda t: t.number)]
+
     def _strategy_params(self) -> Mapping[str, Any]:
         if self.strategy == "evolution":
             # few trials fit in a time budget: a small population starts mutating the best early
@@ -368,6 +398,9 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
 
     def _final_epochs(self, best: Mapping[str, Any], recipe: Any) -> int | None:
         return None
+
+    def _warm_final(self) -> bool:
+        return False
 
     # ------------------------------------------------------------------ predict
     def _tensor(self, X: Any) -> Any:
@@ -384,7 +417,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         if tuple(x.shape[1:]) != self.input_shape_:
             raise InvalidConfigError(f"X has samples of shape {tuple(x.shape[1:])}, but this estimator was fitted "
                                      f"on shape {self.input_shape_}")
-        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        return torch.from_numpy(np.array(x, dtype=np.float32))  # a writable copy
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape ``(N, n_classes)``, columns in the order of ``classes_``."""
@@ -397,7 +430,8 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted class labels (values from ``classes_``)."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     # ------------------------------------------------------------------ persistence
     def save(self, directory: str | os.PathLike[str]) -> Path:
@@ -414,7 +448,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         kind = self.classes_.dtype.kind
         meta = {
             "format": SAVE_FORMAT, "estimator": type(self).__name__,
-            "params": {k: _json_safe(v) for k, v in self.get_params().items()},
+            "params": {k: _param_json(v) for k, v in self.get_params().items()},
             "classes": [_json_safe(c) for c in self.classes_.tolist()], "classes_kind": kind,
             "space": self.space_name_, "space_config": self.space_config_, "arch": self.best_arch_.key,
             "model_kwargs": {k: _json_safe(v) for k, v in self.model_kwargs_.items()},
@@ -475,7 +509,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         est.fit_seconds_ = meta.get("fit_seconds")
         return est
 
-    def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:  # noqa: A002
+    def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:
         """Write the fitted network as TorchScript or ONNX.
 
         The exported model takes raw inputs shaped like ``X`` (float32, normalisation is inside)

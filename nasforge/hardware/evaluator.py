@@ -145,20 +145,36 @@ class CostEvaluator:
             return dict(hit)
         import torch
 
+        out: dict[str, float] = {}
+        want = set(self.metrics)
+        if want & {"params_M", "flops_M", "macs_M"}:
+            # shapes are all these need: build on the meta device, nothing is allocated or computed
+            try:
+                with torch.device("meta"):
+                    shape_model = self.space.build(arch, **self.model_kwargs)
+            except Exception:  # noqa: BLE001 - a space whose build needs real tensors: count on the CPU
+                shape_model = self.space.build(arch, **self.model_kwargs)
+            shape_model.eval()
+            lazy = any(isinstance(m, torch.nn.modules.lazy.LazyModuleMixin) for m in shape_model.modules())
+            if want & {"flops_M", "macs_M"} or lazy:
+                try:  # the forward also gives lazy layers their shapes before parameters are counted
+                    flops = count_flops(shape_model, self.input_shape, 1)
+                except Exception:  # noqa: BLE001 - an op without a meta kernel: count on the CPU
+                    shape_model = self.space.build(arch, **self.model_kwargs)
+                    flops = count_flops(shape_model, self.input_shape, 1)
+                if "flops_M" in want:
+                    out["flops_M"] = flops / 1e6
+                if "macs_M" in want:
+                    out["macs_M"] = flops / 2e6
+            if "params_M" in want:
+                out["params_M"] = count_params(shape_model) / 1e6
+        if not want & {"peak_mem_MB", "latency_lut_ms", "latency_ms", "latency_iqr_ms"}:
+            self._remember(arch, out)
+            return out
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)  # weights do not change cost, but keep building side-effect free
             model = self.space.build(arch, **self.model_kwargs)
         model.eval()
-        out: dict[str, float] = {}
-        want = set(self.metrics)
-        if "params_M" in want:
-            out["params_M"] = count_params(model) / 1e6
-        if want & {"flops_M", "macs_M"}:
-            flops = count_flops(model, self.input_shape, 1)
-            if "flops_M" in want:
-                out["flops_M"] = flops / 1e6
-            if "macs_M" in want:
-                out["macs_M"] = flops / 2e6
         if "peak_mem_MB" in want:
             out["peak_mem_MB"] = peak_forward_memory(model, self.input_shape, self.batch_size)["total"] / 1e6
         if "latency_lut_ms" in want:
@@ -168,10 +184,13 @@ class CostEvaluator:
                                     warmup=self.warmup, repeats=self.repeats)
             out["latency_ms"] = stats.median_ms
             out["latency_iqr_ms"] = stats.iqr_ms
-        self._cache[arch.key] = dict(out)
+        self._remember(arch, out)
+        return out
+
+    def _remember(self, arch: Architecture, costs: dict[str, float]) -> None:
+        self._cache[arch.key] = dict(costs)
         if len(self._cache) > 4096:
             self._cache.popitem(last=False)
-        return out
 
     def evaluate(self, arch: Architecture, fidelity: float | None = None) -> Result:
         """Measure costs; if none breaks ``skip_if``, evaluate with ``inner`` and merge the metrics."""

@@ -18,9 +18,24 @@ from nasforge.oneshot.spos import SPOS
 from nasforge.oneshot.supernet import MixedOp, SuperNet, build_supernet
 from nasforge.registry import Registry
 
-__all__ = ["ONESHOT", "OneShotBudget", "OneShotConfig", "OneShotMethod", "load_oneshot_data", "peak_rss_mb",
-           "DARTS", "DARTS2", "GDAS", "ENAS", "SPOS", "Controller", "MixedOp", "SuperNet", "build_supernet",
-           "darts_unrolled_arch_grads"]
+__all__ = [
+           "DARTS",
+           "DARTS2",
+           "ENAS",
+           "GDAS",
+           "ONESHOT",
+           "SPOS",
+           "Controller",
+           "MixedOp",
+           "OneShotBudget",
+           "OneShotConfig",
+           "OneShotMethod",
+           "SuperNet",
+           "build_supernet",
+           "darts_unrolled_arch_grads",
+           "load_oneshot_data",
+           "peak_rss_mb",
+]
 
 ONESHOT: Registry[type[OneShotMethod]] = Registry("one-shot method")
 ONESHOT.register("darts", "DARTS, first order: softmax mixed ops, bilevel alternating steps")(DARTS)

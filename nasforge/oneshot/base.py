@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ from nasforge.errors import InvalidConfigError
 from nasforge.oneshot.supernet import SuperNet, build_supernet, recalibrate_bn
 from nasforge.spaces.base import SearchSpace
 
-__all__ = ["OneShotConfig", "OneShotBudget", "OneShotMethod", "Data", "load_oneshot_data", "peak_rss_mb"]
+__all__ = ["Data", "OneShotBudget", "OneShotConfig", "OneShotMethod", "load_oneshot_data", "peak_rss_mb"]
 
 log = logging.getLogger("nasforge.oneshot")
 
@@ -178,7 +178,7 @@ class OneShotMethod:
     """
 
     name = "oneshot"
-    defaults: dict[str, Any] = {}
+    defaults: ClassVar[dict[str, Any]] = {}
     track_running_stats = False  # single-path methods track BN statistics (and recalibrate them)
 
     def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,

@@ -22,7 +22,7 @@ cheaper per step than the full mixed op, which matters on a 2-core CPU.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -90,7 +90,7 @@ class DARTS(OneShotMethod):
 
     name = "darts"
     second_order = False
-    defaults: dict[str, Any] = {"warmup_epochs": 0}
+    defaults: ClassVar[dict[str, Any]] = {"warmup_epochs": 0}
 
     def _setup(self, net: SuperNet, epochs: int) -> None:
         c = self.config
@@ -177,7 +177,7 @@ class GDAS(DARTS):
     """
 
     name = "gdas"
-    defaults: dict[str, Any] = {"tau_max": 10.0, "tau_min": 0.1, "warmup_epochs": 0}
+    defaults: ClassVar[dict[str, Any]] = {"tau_max": 10.0, "tau_min": 0.1, "warmup_epochs": 0}
 
     def _mode(self, epoch: int, epochs: int, gen: torch.Generator) -> None:
         assert self.net is not None

@@ -10,7 +10,7 @@ supernet on the validation split with recalibrated batch norm.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -80,7 +80,7 @@ class ENAS(OneShotMethod):
 
     name = "enas"
     track_running_stats = True
-    defaults: dict[str, Any] = {"controller_lr": 0.005, "controller_steps": 20, "entropy_weight": 1e-3,
+    defaults: ClassVar[dict[str, Any]] = {"controller_lr": 0.005, "controller_steps": 20, "entropy_weight": 1e-3,
                                 "baseline_decay": 0.9, "candidates": 20, "recal_batches": 4}
 
     def _setup(self, net: Any, epochs: int) -> None:

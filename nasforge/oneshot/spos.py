@@ -8,7 +8,7 @@ recalibrating the batch-norm statistics on training batches for that single path
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ class SPOS(OneShotMethod):
 
     name = "spos"
     track_running_stats = True
-    defaults: dict[str, Any] = {"population": 20, "parents": 10, "evals": 100, "mutation_prob": 0.5,
+    defaults: ClassVar[dict[str, Any]] = {"population": 20, "parents": 10, "evals": 100, "mutation_prob": 0.5,
                                 "recal_batches": 4}
 
     def _setup(self, net: Any, epochs: int) -> None:

@@ -36,8 +36,15 @@ from nasforge.spaces.darts_ops import DARTS_OPERATIONS, darts_op, preprocess
 from nasforge.spaces.nb201 import NB201_EDGES, NB201_OPERATIONS, NB201Space
 from nasforge.spaces.ops import ResNetBasicBlock, nb201_op
 
-__all__ = ["MixedOp", "SuperNet", "NB201SuperNet", "DartsSuperNet", "build_supernet", "gumbel_hard_weights",
-           "recalibrate_bn"]
+__all__ = [
+    "DartsSuperNet",
+    "MixedOp",
+    "NB201SuperNet",
+    "SuperNet",
+    "build_supernet",
+    "gumbel_hard_weights",
+    "recalibrate_bn",
+]
 
 # Per cell type: (edge weights [E, O] or None, op index per edge or None; an index of -1 switches
 # the edge off, used when a discrete DARTS cell leaves an edge out).

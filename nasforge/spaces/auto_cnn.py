@@ -24,7 +24,7 @@ from nasforge.errors import InvalidConfigError
 from nasforge.spaces.base import Choice
 from nasforge.spaces.dsl import PythonSpace, op, value
 
-__all__ = ["auto_cnn_space", "auto_cnn_stages", "AUTO_CNN_OPS", "AUTO_CNN_DEFAULT"]
+__all__ = ["AUTO_CNN_DEFAULT", "AUTO_CNN_OPS", "auto_cnn_space", "auto_cnn_stages"]
 
 AUTO_CNN_OPS = ("conv3x3", "conv5x5", "res3x3", "sep3x3")
 
@@ -33,7 +33,7 @@ def auto_cnn_stages(input_size: int) -> int:
     """Number of stages for square-ish inputs of side ``input_size`` (1 + reductions to ~4-7 px)."""
     if input_size < 4:
         raise InvalidConfigError(f"auto_cnn needs inputs of side >= 4 pixels, but got input_size={input_size}")
-    return 1 + max(1, min(3, int(math.floor(math.log2(input_size / 4)))))
+    return 1 + max(1, min(3, math.floor(math.log2(input_size / 4))))
 
 
 def _build_auto_cnn(arch: Architecture, num_classes: int = 10, in_channels: int = 1, input_size: int = 28,
@@ -81,7 +81,7 @@ def _build_auto_cnn(arch: Architecture, num_classes: int = 10, in_channels: int 
     h, w = -(-h // stem_stride), -(-w // stem_stride)
     c = width
     for s in range(n_stages):
-        co = int(round(width * growth ** s))
+        co = round(width * growth ** s)
         if s > 0:
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
             h, w = -(-h // 2), -(-w // 2)

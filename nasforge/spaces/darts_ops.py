@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-
 from torch import nn
 
 from nasforge.spaces.ops import FactorizedReduce, Pooling, ReLUConvBN, Zero
 
-__all__ = ["DARTS_OPERATIONS", "DARTS_OPS", "SepConv", "DilConv", "darts_op"]
+__all__ = ["DARTS_OPERATIONS", "DARTS_OPS", "DilConv", "SepConv", "darts_op"]
 
 DARTS_OPERATIONS: tuple[str, ...] = (
     "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",

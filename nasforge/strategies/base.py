@@ -22,7 +22,7 @@ from nasforge.evaluators.base import Observation
 from nasforge.registry import Registry
 from nasforge.spaces.base import SearchSpace
 
-__all__ = ["Strategy", "Suggestion", "STRATEGIES", "make_strategy", "as_suggestion"]
+__all__ = ["STRATEGIES", "Strategy", "Suggestion", "as_suggestion", "make_strategy"]
 
 
 @dataclass(frozen=True)

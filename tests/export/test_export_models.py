@@ -11,14 +11,14 @@ from conftest import run_cli
 
 from nasforge.data import load_dataset
 
-TINY = ["--epochs", "1", "--channels", "4", "--cells", "1", "--max-train", "300"]
+TINY = ["--epochs", "3", "--channels", "8", "--cells", "1"]  # enough to learn digits (about 90%)
 
 
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("export")
     db = tmp / "runs.db"
-    res = run_cli("search", "--dataset", "digits", "--strategy", "random", "--trials", "2", *TINY,
+    res = run_cli("search", "--dataset", "digits", "--strategy", "random", "--trials", "1", *TINY,
                   "--storage", str(db), "--name", "s", "--json", cwd=tmp, timeout=240)
     assert res.returncode == 0, res.stderr
     return db
@@ -52,17 +52,18 @@ def test_onnx_export_matches_pytorch_within_1e4_in_onnxruntime(searched, tmp_pat
 
     info = _export(searched, "onnx", tmp_path / "best.onnx")
     assert info["trained"] is True and info["format"] == "onnx" and info["max_abs_diff"] <= 1e-4
-    assert info["epochs"] == 1 and info["dataset"] == "digits" and 0 <= info["test_acc"] <= 100
+    assert info["epochs"] == 3 and info["dataset"] == "digits" and 0 <= info["test_acc"] <= 100
     x, want = _reference(searched, info)
     sess = ort.InferenceSession(str(tmp_path / "best.onnx"), providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
     assert got.shape == (50, 10)
     assert np.max(np.abs(got - want)) <= 1e-4
-    assert np.mean(got.argmax(1) == load_dataset("digits").y_test[:50]) > 0.3  # a trained model, not noise
+    assert np.mean(got.argmax(1) == load_dataset("digits").y_test[:50]) > 0.5  # a trained model, not noise
     side = json.loads((tmp_path / "best.onnx.json").read_text())
     assert side["arch"] == info["arch"] and side["input_shape"] == [1, 8, 8]
 
 
+@pytest.mark.slow
 def test_torchscript_and_state_dict_exports_reuse_the_trained_model(searched, tmp_path):
     import torch
 
@@ -82,11 +83,13 @@ def test_torchscript_and_state_dict_exports_reuse_the_trained_model(searched, tm
         assert k == k2 and torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_retrain_and_epochs_train_again(searched, tmp_path):
     info = _export(searched, "onnx", tmp_path / "e2.onnx", "--epochs", "2")
     assert info["trained"] is True and info["epochs"] == 2
 
 
+@pytest.mark.slow
 def test_benchmark_experiment_needs_a_dataset(tmp_path, nb201_csv):
     db = tmp_path / "b.db"
     res = run_cli("search", "--benchmark", "nb201", "--benchmark-file", str(nb201_csv), "--trials", "20",

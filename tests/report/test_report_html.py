@@ -83,9 +83,9 @@ def _chromium() -> str:
         pytest.skip("chromium is not installed and cannot be installed here (needs root and apt-get)")
     cmd = ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(cmd, capture_output=True, env=env, timeout=900).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    if subprocess.run(cmd, capture_output=True, env=env, timeout=900, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600, check=False)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, check=False)
         if done.returncode != 0:
             pytest.skip(f"could not install chromium with apt-get: {done.stderr.strip()[-300:]}")
     return shutil.which("chromium") or pytest.skip("apt-get installed chromium but it is not on PATH")
@@ -98,7 +98,7 @@ def test_report_renders_in_headless_chromium_with_every_plot_loaded(benchmark_re
            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
            (benchmark_report / "index.html").as_uri()]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     dom = done.stdout
     n = len(FIGURES) + 1
@@ -109,5 +109,5 @@ def test_report_renders_in_headless_chromium_with_every_plot_loaded(benchmark_re
     shot = tmp_path / "shot.png"
     done = subprocess.run(cmd[:-3] + [f"--screenshot={shot}", "--window-size=1200,2400",
                                       (benchmark_report / "index.html").as_uri()],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and shot.stat().st_size > 20000, done.stderr[-1000:]

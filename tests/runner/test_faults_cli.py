@@ -8,10 +8,11 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
 from conftest import ROOT, run_cli
 
-TINY = ["--epochs", "1", "--channels", "4", "--cells", "1", "--max-train", "200"]
+from nasforge.api import build_experiment, make_spec
+from nasforge.runner import Runner
+from nasforge.storage import Store
 
 
 def test_two_searches_writing_one_sqlite_file_at_once_both_complete(tmp_path, nb201_csv):
@@ -58,18 +59,15 @@ def test_trial_timeout_from_the_cli_marks_trials_timeout_and_the_search_ends(tmp
     assert len(rows) == 3 and all(s == "timeout" and "timeout of 0.3 s" in e and c >= 0.3 for s, e, c in rows), rows
 
 
-@pytest.mark.slow
 def test_nan_losses_fail_the_trial_and_the_search_goes_on(tmp_path):
-    db = tmp_path / "nan.db"
     # a learning rate of 1e9 drives every loss to inf/NaN within a few steps
-    res = run_cli("search", "--dataset", "digits", "--strategy", "random", "--trials", "2", *TINY, "--lr", "1e9",
-                  "--storage", str(db), "--name", "n", "--json", cwd=tmp_path, timeout=120)
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
-    assert out["trials"] == 2 and out["failed"] == 2 and out["best"] is None
-    con = sqlite3.connect(db)
-    rows = con.execute("SELECT status, error FROM trials").fetchall()
-    con.close()
+    spec = make_spec(dataset="digits", strategy="random", trials=2, seed=0,
+                     train={"epochs": 1, "lr": 1e9, "max_train": 200, "model": {"channels": 4, "cells_per_stage": 1}})
+    store = Store(tmp_path / "nan.db")
+    store.create_experiment("n", spec)
+    summary = Runner(build_experiment(spec, "n"), store).run()
+    assert summary.trials == 2 and summary.failed == 2 and summary.best is None
+    rows = [(t.status, t.error or "") for t in store.trials(store.get_experiment("n").id)]
     assert all(s == "failed" and ("nan" in e.lower() or "inf" in e.lower()) for s, e in rows), rows
 
 

@@ -6,8 +6,15 @@ import time
 from collections import Counter
 
 import pytest
-from runner_fault_helpers import (FaultyEvaluator, PickleCounter, exit_now, expected_fault, identity_with,
-                                  sleep_then, worker_threads)
+from runner_fault_helpers import (
+    FaultyEvaluator,
+    PickleCounter,
+    exit_now,
+    expected_fault,
+    identity_with,
+    sleep_then,
+    worker_threads,
+)
 
 from nasforge.api import build_experiment, make_spec
 from nasforge.errors import InvalidConfigError, UnknownNameError

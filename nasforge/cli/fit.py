@@ -1,0 +1,101 @@
+"""``nasforge fit``: the AutoML estimators on the command line.
+
+``nasforge fit --data mnist --time-budget 10m --out DIR`` loads a dataset (a registered name, a
+``.npz`` file or an image folder), fits an :class:`~nasforge.estimators.ImageClassifier` (images)
+or :class:`~nasforge.estimators.TabularClassifier` (feature tables) within the budget, reports the
+accuracy on the dataset's held-out test split, and saves the estimator to ``DIR`` (state dict +
+JSON, loadable with ``ImageClassifier.load(DIR)``), optionally also exporting TorchScript/ONNX.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nasforge.cli.common import echo_json, handle_errors, print_table
+from nasforge.errors import InvalidConfigError
+
+__all__ = ["parse_duration", "register"]
+
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"90"``, ``"90s"``, ``"10m"``, ``"1.5h"``.
+
+    Example:
+        >>> parse_duration("10m")
+        600.0
+    """
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|m|min|h)?\s*", str(text).lower())
+    if not m or float(m.group(1)) <= 0:
+        raise InvalidConfigError(f"a duration must be a positive number with an optional unit s, m or h "
+                                 f"(e.g. 90s, 10m, 1h), but got {text!r}")
+    return float(m.group(1)) * _UNITS[m.group(2) or ""]
+
+
+def register(cli: click.Group) -> None:
+    """Add ``fit`` to the ``nasforge`` command group."""
+
+    @cli.command("fit")
+    @click.option("--data", required=True, help="digits, mnist, fashion-mnist, breast-cancer, wine, iris, "
+                  "a .npz file or an image folder (root/<class>/*.png).")
+    @click.option("--time-budget", default="10m", show_default=True,
+                  help="Wall-clock budget for the whole fit, final retraining included (e.g. 90s, 10m).")
+    @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to save to.")
+    @click.option("--max-trials", type=int, help="Stop the search after this many trials.")
+    @click.option("--kind", type=click.Choice(["auto", "image", "tabular"]), default="auto", show_default=True,
+                  help="Estimator; auto picks image for (C, H, W) inputs and tabular for feature tables.")
+    @click.option("--space", help="Search space (default: auto_cnn for images, mlp for tables).")
+    @click.option("--strategy", default="evolution", show_default=True, help="Search strategy name.")
+    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--threads", type=int, help="torch threads (default: all cores).")
+    @click.option("--storage", help="SQLite file to record the search's trials in (default: memory only).")
+    @click.option("--export", "exports", multiple=True, type=click.Choice(["torchscript", "onnx"]),
+                  help="Also export the model (repeatable): DIR/model.ts or DIR/model.onnx.")
+    @click.option("--data-root", help="Folder with user-supplied files for a registered dataset (CIFAR-10).")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+    @handle_errors
+    def fit(data: str, time_budget: str, out: str, max_trials: int | None, kind: str, space: str | None,
+            strategy: str, seed: int, threads: int | None, storage: str | None, exports: tuple[str, ...],
+            data_root: str | None, as_json: bool) -> None:
+        """Search and train the best classifier for a dataset within a time budget."""
+        import numpy as np
+
+        from nasforge.data import load_dataset
+        from nasforge.estimators import ImageClassifier, TabularClassifier
+
+        budget = parse_duration(time_budget)
+        ds = load_dataset(data, root=data_root)
+        if kind == "auto":
+            kind = "image" if len(ds.input_shape) == 3 else "tabular"
+        kw: dict[str, Any] = {"time_budget_s": budget, "max_trials": max_trials, "strategy": strategy,
+                              "seed": seed, "threads": threads, "storage": storage}
+        if space:
+            kw["space"] = space
+        est = ImageClassifier(**kw) if kind == "image" else TabularClassifier(**kw)
+        names = np.asarray(ds.classes)
+        est.fit(ds.x_train, names[ds.y_train])
+        test_acc = float(est.score(ds.x_test, names[ds.y_test])) * 100 if len(ds.y_test) else None
+        out_dir = est.save(out)
+        files = {"estimator": str(out_dir.resolve())}
+        for fmt in exports:
+            files[fmt] = str(est.export(Path(out) / ("model.ts" if fmt == "torchscript" else "model.onnx"),
+                                        format=fmt).resolve())
+        result = {"dataset": ds.name, "estimator": type(est).__name__, "time_budget_s": budget,
+                  "fit_seconds": round(est.fit_seconds_, 2), "trials": len(est.history_),
+                  "best_arch": est.best_arch_string_, "best_val_acc": round(est.best_val_acc_, 3),
+                  "test_acc": None if test_acc is None else round(test_acc, 3), "test_samples": len(ds.y_test),
+                  "files": files}
+        if as_json:
+            echo_json(result)
+            return
+        rows = [["", ""], ["dataset", ds.name], ["estimator", result["estimator"]],
+                ["fit seconds", f"{est.fit_seconds_:.1f} (budget {budget:.0f})"], ["trials", str(len(est.history_))],
+                ["best architecture", est.best_arch_string_], ["validation acc %", f"{est.best_val_acc_:.2f}"],
+                ["test acc %", "n/a (no test split)" if test_acc is None else f"{test_acc:.2f}"]]
+        rows += [[k, v] for k, v in files.items()]
+        print_table(rows, title="nasforge fit")
