@@ -9,7 +9,9 @@ Recipe (fixed, stated in BENCHMARKS.md; run under the shared CPU lock):
 - Search: NB201 supernet C=8, N=1 on the first ``--search-train`` (2,000) training images for
   weights and the 1,000 validation images for architecture decisions; batch 64; SGD 0.025 cosine;
   alpha Adam lr 3e-3 (10x the paper's 3e-4 because a run here has ~100x fewer steps). Epochs per
-  method (equalising CPU time roughly): darts 6, darts2 2, gdas / enas / spos 10.
+  method (equalising CPU time roughly): darts / darts-pt 6, darts2 2, gdas / enas / spos 10.
+- ``--reuse JSON`` takes the random population's (and already trained cells') stand-alone results
+  from an earlier run with the same recipe and only runs ``--methods``.
 - Stand-alone training (found cells and the random reference population alike): NB201 network C=8,
   N=1, 4,000 training images, 4 epochs, SGD lr 0.05 cosine, batch 64, seed 0; test accuracy on the
   2,000 test images (never seen by any search).
@@ -33,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-EPOCHS = {"darts": 6, "darts2": 2, "gdas": 10, "enas": 10, "spos": 10}
+EPOCHS = {"darts": 6, "darts2": 2, "darts-pt": 6, "gdas": 10, "enas": 10, "spos": 10}
 PARAM_FREE = {"none", "skip_connect", "avg_pool_3x3"}
 
 
@@ -117,6 +119,8 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=5000)
     ap.add_argument("--n-test", type=int, default=2000)
     ap.add_argument("--json", dest="json_out", help="write all numbers to this file")
+    ap.add_argument("--reuse", help="JSON of an earlier run with the same recipe: reuse its stand-alone results "
+                    "(random population and found cells) and only run --methods")
     ap.add_argument("--memory-probe", action="store_true",
                     help="only measure peak RSS of darts/darts2/gdas steps with the NB201-paper supernet (C=16, N=5)")
     args = ap.parse_args()
@@ -152,7 +156,7 @@ def main() -> None:
                  "epochs": max(1, round(EPOCHS[m] * args.epochs_scale))} for s in range(args.seeds) for m in methods]
     # Longest searches first so the two workers finish together.
     searches.sort(key=lambda j: -EPOCHS[j["method"]] * {"darts2": 9, "darts": 3}.get(j["method"], 1))
-    trains = [{"arch": a, "data": data, "epochs": args.train_epochs} for a in randoms]
+    trains = [] if args.reuse else [{"arch": a, "data": data, "epochs": args.train_epochs} for a in randoms]
     ctx = mp.get_context("spawn")
     results: list[dict[str, Any]] = []
     with ctx.Pool(args.workers, maxtasksperchild=1) as pool:
@@ -165,8 +169,22 @@ def main() -> None:
                 print(f"  search {r['method']:<6} seed {r['seed']}: {r['arch']}  {r['seconds']:.0f} s, "
                       f"peak RSS {r['peak_rss_mb']:.0f} MiB", flush=True)
         found = sorted({r["arch"] for r in results if r["kind"] == "_search_job"} - set(randoms))
+        previous: dict[str, Any] = {}
+        if args.reuse:
+            # Read only now, so a run can be chained after the one that writes this file.
+            for _ in range(360):
+                if os.path.exists(args.reuse):
+                    break
+                time.sleep(10)
+            with open(args.reuse) as fh:
+                old = json.load(fh)
+            previous = {**old["random"], **old["found"]}
+            if any(a not in old["random"] for a in randoms) or old["args"]["train_epochs"] != args.train_epochs:
+                raise SystemExit(f"{args.reuse} was made with another recipe (population or epochs differ)")
+        results += [{"kind": "_train_job", **previous[a]} for a in list(randoms) + found if a in previous]
+        found_new = [a for a in found if a not in previous]
         extra = [pool.apply_async(_run, (_train_job, {"arch": a, "data": data, "epochs": args.train_epochs}))
-                 for a in found]
+                 for a in found_new]
         results += [p.get() for p in extra]
     standalone = {r["arch"]: r for r in results if r["kind"] == "_train_job"}
     pop = [standalone[a]["test_acc"] for a in randoms]

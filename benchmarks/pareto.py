@@ -38,11 +38,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nasforge.api import build_experiment, make_spec  # noqa: E402
-from nasforge.evaluators.tabular import TabularBenchmark  # noqa: E402
-from nasforge.pareto import hypervolume_2d, pareto_mask  # noqa: E402
-from nasforge.runner import Runner  # noqa: E402
-from nasforge.spaces import get_space  # noqa: E402
+from nasforge.api import build_experiment, make_spec
+from nasforge.evaluators.tabular import TabularBenchmark
+from nasforge.pareto import hypervolume_2d, pareto_mask
+from nasforge.runner import Runner
+from nasforge.spaces import get_space
 
 SIGNAL, LATENCY = "c10_valid_acc_12", "pixel3"
 OPTUNA_METHODS = ("optuna-nsga2", "optuna-nsga2-dedup")

@@ -45,8 +45,13 @@ def _timed(strategy: Any) -> list[float]:
     return spent
 
 
-def _run_one(name: str, seed: int, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """One (strategy, seed) search in memory; returns its table entry and best-so-far curve."""
+def _run_one(name: str, seed: int, settings: Mapping[str, Any], at: Sequence[int] = ()) -> dict[str, Any]:
+    """One (strategy, seed) search in memory; returns its table entry and best-so-far curve.
+
+    ``at`` lists query counts at which the best-so-far architecture's table columns are also
+    recorded (``entry["at"][k]``): strategies do not know the budget, so the first ``k`` queries
+    of a longer run are exactly a ``k``-query run.
+    """
     spec = make_spec(strategy=name, seed=seed, **settings)
     exp = build_experiment(spec, f"{name}-{seed}")
     bench = exp.evaluator
@@ -56,28 +61,37 @@ def _run_one(name: str, seed: int, settings: Mapping[str, Any]) -> dict[str, Any
     summary = runner.run()
     wall = time.perf_counter() - t0
     report_col = exp.evaluator.report_metric
-    curve, key, best_report = [], (-math.inf, -math.inf), math.nan
+    curve, key, best_report, best_arch = [], (-math.inf, -math.inf), math.nan, None
     obj = exp.objectives[0]
+    at_arch: dict[int, str | None] = {}
     for t in runner.records:  # incremental form of best_trial: highest fidelity, then score
         if t.status == "ok" and obj.metric in t.metrics:
             k = (t.fidelity or 0.0, obj.score(t.metrics[obj.metric]))
             if k > key:
-                key, best_report = k, t.hidden.get(report_col or "", math.nan)
+                key, best_report, best_arch = k, t.hidden.get(report_col or "", math.nan), t.arch
         curve.append(best_report)
+        if len(curve) in at:
+            at_arch[len(curve)] = best_arch
     best = summary.best
     entry: dict[str, Any] = {"seed": seed, "best_arch": best.arch if best else None,
                              "report": best.hidden.get(report_col) if best and report_col else None,
                              "signal": best.metrics.get("val_acc") if best else None,
                              "queries": summary.trials, "cost_seconds": round(summary.cost_seconds, 1),
                              "strategy_seconds": spent[0], "run_seconds": wall, "curve": curve}
-    if best is not None and isinstance(bench, TabularBenchmark):
-        row = bench.table.row_of.get(best.arch)
-        entry["columns"] = {c: float(bench.table.columns[c][row]) for c in REPORT_COLUMNS
-                            if c in bench.table.columns and row is not None}
+    if isinstance(bench, TabularBenchmark):
+        def columns(arch: str | None) -> dict[str, float]:
+            row = bench.table.row_of.get(arch) if arch is not None else None
+            return {c: float(bench.table.columns[c][row]) for c in REPORT_COLUMNS
+                    if c in bench.table.columns and row is not None}
+
+        if best is not None:
+            entry["columns"] = columns(best.arch)
+        if at:
+            entry["at"] = {k: {"columns": columns(a)} for k, a in at_arch.items()}
     return entry
 
 
-def _run_job(job: tuple[str, int, Mapping[str, Any]]) -> dict[str, Any]:
+def _run_job(job: tuple[str, int, Mapping[str, Any], tuple[int, ...]]) -> dict[str, Any]:
     import os
 
     try:  # one BLAS/torch thread per worker process: the pool itself is the parallelism
@@ -94,7 +108,8 @@ def compare(strategies: Sequence[str], seeds: Sequence[int], *, space: str = "nb
             trials: int | None = None, budget_seconds: float | None = None,
             strategy_params: Mapping[str, Mapping[str, Any]] | None = None, benchmark_file: str | None = None,
             signal: str | None = None, report: str | None = None,
-            on_run: Callable[[str, int], None] | None = None, jobs: int = 1) -> dict[str, Any]:
+            on_run: Callable[[str, int], None] | None = None, jobs: int = 1,
+            at: Sequence[int] = ()) -> dict[str, Any]:
     """Run every strategy with every seed; returns per-run results, curves and the optimum.
 
     The curve of a run is the reported (test) accuracy of the best-so-far architecture (chosen
@@ -108,10 +123,10 @@ def compare(strategies: Sequence[str], seeds: Sequence[int], *, space: str = "nb
     jobs_list = []
     for name in strategies:
         for seed in seeds:
-            settings = {"space": space, "benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
+            settings: dict[str, Any] = {"space": space, "benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
                         "strategy_params": (strategy_params or {}).get(name), "benchmark_file": benchmark_file,
                         "signal": signal, "report": report}
-            jobs_list.append((name, int(seed), settings))
+            jobs_list.append((name, int(seed), settings, tuple(int(k) for k in at)))
     entries: dict[tuple[str, int], dict[str, Any]] = {}
     if jobs > 1 and len(jobs_list) > 1:
         import multiprocessing
@@ -121,13 +136,13 @@ def compare(strategies: Sequence[str], seeds: Sequence[int], *, space: str = "nb
         with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
             futures = {pool.submit(_run_job, job): job for job in jobs_list}
             for fut in as_completed(futures):
-                name, seed, _ = futures[fut]
+                name, seed = futures[fut][:2]
                 entries[(name, seed)] = fut.result()
                 if on_run:
                     on_run(name, seed)
     else:
-        for name, seed, settings in jobs_list:
-            entries[(name, seed)] = _run_one(name, seed, settings)
+        for name, seed, settings, at_k in jobs_list:
+            entries[(name, seed)] = _run_one(name, seed, settings, at_k)
             if on_run:
                 on_run(name, seed)
     results: dict[str, list[dict[str, Any]]] = {n: [entries[(n, int(s))] for s in seeds] for n in strategies}
@@ -155,8 +170,17 @@ def _ms(values: Sequence[float]) -> str:
     return f"{v.mean():.2f} ± {v.std():.2f}"
 
 
-def format_table(data: Mapping[str, Any]) -> list[list[str]]:
-    """Rows (header first) of the NB201-style table: mean ± std over seeds per column."""
+def format_table(data: Mapping[str, Any], at: int | None = None) -> list[list[str]]:
+    """Rows (header first) of the NB201-style table: mean ± std over seeds per column.
+
+    With ``at``, the columns are those of the best architecture after ``at`` queries (runs made
+    with ``compare(..., at=[...])``; "queries" then shows ``at``, or fewer where a run ended early).
+    """
+    if at is not None:
+        runs_at = {name: [{"columns": r.get("at", {}).get(at, {}).get("columns", {}),
+                           "queries": min(at, r["queries"]), "report": None} for r in runs]
+                   for name, runs in data["results"].items()}
+        return format_table({**data, "results": runs_at})
     cols = [c for c in REPORT_COLUMNS if any(c in r.get("columns", {}) for runs in data["results"].values()
                                                 for r in runs)]
     short = {"c10_valid_acc_200": "C10 valid", "c10_test_acc_200": "C10 test", "c100_test_acc_200": "C100 test",

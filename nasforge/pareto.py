@@ -16,14 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from nasforge.errors import InvalidConfigError
 
-__all__ = ["dominance_matrix", "non_dominated_sort", "pareto_mask", "crowding_distance", "hypervolume_2d",
-           "plot_pareto"]
+__all__ = [
+    "crowding_distance",
+    "dominance_matrix",
+    "hypervolume_2d",
+    "non_dominated_sort",
+    "pareto_mask",
+    "plot_pareto",
+]
 
 
 def _as_points(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
@@ -40,7 +45,7 @@ def dominance_matrix(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarr
     p = _as_points(points)
     ge = (p[:, None, :] >= p[None, :, :]).all(axis=2)
     gt = (p[:, None, :] > p[None, :, :]).any(axis=2)
-    return ge & gt
+    return np.asarray(ge & gt)
 
 
 def pareto_mask(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
@@ -48,7 +53,7 @@ def pareto_mask(points: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     p = _as_points(points)
     if len(p) == 0:
         return np.zeros(0, dtype=bool)
-    return ~dominance_matrix(p).any(axis=0)
+    return np.asarray(~dominance_matrix(p).any(axis=0))
 
 
 def non_dominated_sort(points: Sequence[Sequence[float]] | np.ndarray) -> list[np.ndarray]:

@@ -289,11 +289,12 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
               help="Strategy hyperparameter, e.g. evolution.population_size=20 (repeatable).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write best-so-far curves to this PNG.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes (runs are independent).")
+@click.option("--at", "at", help="Also print the table after these query counts, e.g. 50,100,150 (with --trials).")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int | None, budget_seconds: float | None,
             benchmark_file: str | None, signal: str | None, report: str | None, params: tuple[str, ...],
-            plot: str | None, jobs: int, as_json: bool) -> None:
+            plot: str | None, jobs: int, at: str | None, as_json: bool) -> None:
     """Run strategies over many seeds and print an NB201-style table (mean ± std)."""
     from nasforge.compare import compare as run_compare
     from nasforge.compare import format_table
@@ -303,6 +304,12 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
         raise InvalidConfigError(f"--seeds must be >= 1, but got {seeds}")
     if jobs < 1:
         raise InvalidConfigError(f"--jobs must be >= 1, but got {jobs}")
+    try:
+        at_list = [int(k) for k in at.split(",")] if at else []
+    except ValueError:
+        raise InvalidConfigError(f"--at expects comma-separated query counts, but got {at!r}") from None
+    if any(k < 1 for k in at_list):
+        raise InvalidConfigError(f"--at query counts must be >= 1, but got {at!r}")
     per: dict[str, dict[str, Any]] = {}
     for key, val in _params(params).items():
         strat, dot, p = key.partition(".")
@@ -322,7 +329,7 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
     try:
         data = run_compare(names, list(range(seeds)), space=space, benchmark=benchmark, trials=trials,
                            budget_seconds=budget_seconds, strategy_params=per, benchmark_file=benchmark_file,
-                           signal=signal, report=report, on_run=tick, jobs=jobs)
+                           signal=signal, report=report, on_run=tick, jobs=jobs, at=at_list)
     finally:
         progress.stop()
     if plot:
@@ -336,6 +343,8 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
         echo_json(data)
         return
     budget = f"{budget_seconds:g} simulated s" if budget_seconds else f"{trials} queries"
+    for k in at_list:
+        print_table(format_table(data, at=k), title=f"{benchmark}: {seeds} seeds, best after {k} queries (mean ± std)")
     print_table(format_table(data), title=f"{benchmark}: {seeds} seeds, {budget} per run (mean ± std)")
     click.echo(f"total {data['total_seconds']:.2f} s; per strategy: " +
                ", ".join(f"{k} {v:.2f} s" for k, v in data["seconds"].items()))
@@ -346,16 +355,19 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
 
 
 @cli.command(name="list")
-@click.argument("what", type=click.Choice(["spaces", "strategies", "datasets", "benchmarks"]), required=False)
+@click.argument("what", type=click.Choice(["spaces", "strategies", "one-shot", "datasets", "benchmarks"]),
+                required=False)
 @handle_errors
 def list_cmd(what: str | None) -> None:
-    """List registered spaces, strategies, datasets and benchmarks."""
+    """List registered spaces, strategies (black-box and one-shot), datasets and benchmarks."""
     from nasforge.api import BENCHMARKS
     from nasforge.data.datasets import DATASETS
+    from nasforge.oneshot import ONESHOT
     from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
 
-    regs = {"spaces": SPACES, "strategies": STRATEGIES, "datasets": DATASETS, "benchmarks": BENCHMARKS}
+    regs = {"spaces": SPACES, "strategies": STRATEGIES, "one-shot": ONESHOT, "datasets": DATASETS,
+            "benchmarks": BENCHMARKS}
     for key, reg in regs.items():
         if what and key != what:
             continue

@@ -119,6 +119,11 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
     Subclasses define ``__init__`` (storing their keyword arguments unchanged, as scikit-learn
     requires) and the hooks ``_prepare_x`` (raw input -> float32 array), ``_make_space``,
     ``_recipe``, ``_default_arch`` and ``_norm_axes``.
+
+    Example:
+        >>> from nasforge.estimators import ImageClassifier
+        >>> issubclass(ImageClassifier, NASClassifierBase)
+        True
     """
 
     _kind = "base"

@@ -204,7 +204,7 @@ class CostEvaluator:
         if not res.is_ok:
             return res
         merged = {**costs, **res.metrics}  # the inner evaluator's own figures win (e.g. table params)
-        params = res.params if res.params is not None else (int(round(costs["params_M"] * 1e6))
+        params = res.params if res.params is not None else (round(costs["params_M"] * 1e6)
                                                             if "params_M" in costs else None)
         return Result(res.status, merged, res.hidden, res.cost, params, res.error, res.fidelity, res.info)
 

@@ -256,12 +256,7 @@ class LatencyLUT:
                 leaf = time_callable(lambda: inner(x), warmup=2, repeats=self.repeats,
                                      min_repeat_s=self.min_repeat_s).median_ms
             return max(both - leaf, 0.0)
-        if call.kind == "module":
-            args = _materialize(call.args, gen)
-
-            def fn() -> Any:
-                return call.target(*args)
-        elif call.kind == "aten":
+        if call.kind == "module" or call.kind == "aten":
             args = _materialize(call.args, gen)
 
             def fn() -> Any:

@@ -26,8 +26,16 @@ import numpy as np
 
 from nasforge.errors import InvalidConfigError
 
-__all__ = ["LatencyStats", "count_params", "count_flops", "peak_forward_memory", "measure_latency", "time_callable",
-           "torch_threads", "example_input"]
+__all__ = [
+    "LatencyStats",
+    "count_flops",
+    "count_params",
+    "example_input",
+    "measure_latency",
+    "peak_forward_memory",
+    "time_callable",
+    "torch_threads",
+]
 
 
 @dataclass(frozen=True)
@@ -217,7 +225,7 @@ def time_callable(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 7, m
         t0 = time.perf_counter()
         fn()
         one = max(time.perf_counter() - t0, 1e-7)
-        number = max(1, int(math.ceil(min_repeat_s / one)))
+        number = max(1, math.ceil(min_repeat_s / one))
     samples = []
     for _ in range(repeats):
         t0 = time.perf_counter()

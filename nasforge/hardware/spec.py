@@ -8,6 +8,9 @@
 - a device column of the NB201 latency table (``pixel3``, ``raspi4``, ``titan_rtx_256``, ...), with
   ``--benchmark``; a benchmark search must name one (or ``measured``/``lut``) explicitly, because
   "latency" of a table benchmark is otherwise ambiguous.
+
+``measured`` latency is timed while the search runs, so it is as noisy as the machine is busy (with
+parallel workers it is timed while other trials train): prefer ``lut`` there, or a table column.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ from typing import Any
 from nasforge.errors import InvalidConfigError
 from nasforge.hardware.evaluator import COST_METRICS
 
-__all__ = ["parse_count", "hardware_constraints", "hardware_spec", "LATENCY_SOURCES"]
+__all__ = ["LATENCY_SOURCES", "hardware_constraints", "hardware_spec", "parse_count"]
 
 LATENCY_SOURCES = {"measured": "latency_ms", "lut": "latency_lut_ms"}
 _UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9}
 
 
-def parse_count(text: str | float | int, what: str = "value") -> float:
+def parse_count(text: str | float, what: str = "value") -> float:
     """``"200k"`` -> 200000.0, ``"1.5M"`` -> 1500000.0, ``"3e5"`` -> 300000.0 (k/M/G suffixes).
 
     Example:

@@ -6,7 +6,7 @@ returns an :class:`~nasforge.arch.Architecture` of the space.
 
 Example:
     >>> ONESHOT.names()
-    ['darts', 'darts2', 'enas', 'gdas', 'spos']
+    ['darts', 'darts-pt', 'darts2', 'enas', 'gdas', 'spos']
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from nasforge.oneshot.base import OneShotBudget, OneShotConfig, OneShotMethod, load_oneshot_data, peak_rss_mb
 from nasforge.oneshot.darts import DARTS, DARTS2, GDAS, darts_unrolled_arch_grads
 from nasforge.oneshot.enas import ENAS, Controller
+from nasforge.oneshot.pt import DARTSPT
 from nasforge.oneshot.spos import SPOS
 from nasforge.oneshot.supernet import MixedOp, SuperNet, build_supernet
 from nasforge.registry import Registry
@@ -21,6 +22,7 @@ from nasforge.registry import Registry
 __all__ = [
            "DARTS",
            "DARTS2",
+    "DARTSPT",
            "ENAS",
            "GDAS",
            "ONESHOT",
@@ -40,6 +42,7 @@ __all__ = [
 ONESHOT: Registry[type[OneShotMethod]] = Registry("one-shot method")
 ONESHOT.register("darts", "DARTS, first order: softmax mixed ops, bilevel alternating steps")(DARTS)
 ONESHOT.register("darts2", "DARTS, second order: unrolled step, finite-difference Hessian-vector product")(DARTS2)
+ONESHOT.register("darts-pt", "DARTS supernet + perturbation-based selection (collapse-resistant variant)")(DARTSPT)
 ONESHOT.register("gdas", "GDAS: hard Gumbel-softmax single-op sampling (collapse-resistant DARTS variant)")(GDAS)
 ONESHOT.register("enas", "ENAS: shared weights + LSTM REINFORCE controller")(ENAS)
 ONESHOT.register("spos", "SPOS: uniform single-path supernet, evolution with BN recalibration")(SPOS)

@@ -10,13 +10,16 @@ differentiates through one virtual SGD step ``w' = w - xi * grad_w L_train(w, al
 with ``w+- = w +- eps * grad_w' L_val(w', alpha)`` and ``eps = 0.01 / ||grad_w' L_val||`` (the
 paper's finite-difference Hessian-vector product; :func:`darts_unrolled_arch_grads`).
 
-Collapse-resistant variant: **GDAS**. Vanilla DARTS on NB201 drifts to parameter-free cells
-(skip connections win the softmax because they make the supernet easy to optimise, not because the
-discrete cell is good: 54.30% CIFAR-10 test in the NB201 paper). GDAS samples *one* operation per
-edge with a hard Gumbel-softmax, so each step trains and judges a discrete cell; the
-straight-through gradient still reaches every alpha. Reason for the choice: in the NB201 paper it is
-the strongest weight-sharing method (93.61% CIFAR-10 test) and it runs one op per edge, about 4x
-cheaper per step than the full mixed op, which matters on a 2-core CPU.
+GDAS (a collapse-resistant variant in the NB201 paper). Vanilla DARTS on NB201 drifts to
+parameter-free cells (skip connections win the softmax because they make the supernet easy to
+optimise, not because the discrete cell is good: 54.30% CIFAR-10 test in the NB201 paper). GDAS
+samples *one* operation per edge with a hard Gumbel-softmax, so each step trains and judges a
+discrete cell; the straight-through gradient still reaches every alpha. It is the strongest
+weight-sharing method of the NB201 paper (93.61% CIFAR-10 test) and runs one op per edge, about 4x
+cheaper per step than the full mixed op. Caveat measured in BENCHMARKS.md: with the short CPU
+budgets used here (a few hundred steps) it picked pooling everywhere, because untrained convolutions
+lose to parameter-free ops early on; ``darts-pt`` (:mod:`nasforge.oneshot.pt`) did much better under
+that budget (conv-heavy cells, mean percentile 76 in the random population).
 """
 
 from __future__ import annotations

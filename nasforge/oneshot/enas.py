@@ -100,7 +100,7 @@ class ENAS(OneShotMethod):
         self.baseline = state["baseline"]
 
     def _snapshot(self) -> dict[str, Any]:
-        # The controller's greedy choice per dimension stands in for architecture weights.
+        # A controller sample with a fixed seed (and the policy entropy) stands in for architecture weights.
         with torch.no_grad():
             arch, _, ent = self.controller.sample(torch.Generator().manual_seed(0))
         return {"sample": self.space.to_string(arch), "policy_entropy": float(ent)}

@@ -10,7 +10,9 @@ search method through the supernet's *mode*:
   states);
 - ``gumbel`` (GDAS): one operation per edge is drawn by hard Gumbel-softmax; only that operation
   runs and the straight-through weights carry the gradient to every entry of the edge's alphas;
-- ``path`` (SPOS, ENAS, evaluation): one fixed architecture; only its operations run.
+- ``path`` (SPOS, ENAS, evaluation): one fixed architecture; only its operations run;
+- ``fixed`` (perturbation-based selection): given per-edge weights, e.g. softmax(alpha) with one
+  operation masked out or an edge already discretized to one operation.
 
 Example:
     >>> import torch
@@ -133,6 +135,7 @@ class SuperNet(nn.Module):
         self._tau = 1.0
         self._gen: torch.Generator | None = None
         self._path: dict[str, list[int]] | None = None
+        self._fixed: dict[str, torch.Tensor] = {}
 
     # ----------------------------------------------------------------- parameters
     def arch_parameters(self) -> list[nn.Parameter]:
@@ -163,7 +166,14 @@ class SuperNet(nn.Module):
         """Run only the operations of one architecture of the space."""
         self._mode, self._path = "path", self.path_of(self.space.validate(arch))
 
+    def use_weights(self, weights: dict[str, torch.Tensor]) -> None:
+        """Mix every edge's operations with the given ``[edges, ops]`` weights per cell type
+        (perturbation-based selection masks or one-hot-fixes rows of softmax(alpha) this way)."""
+        self._mode, self._path, self._fixed = "fixed", None, {t: weights[t] for t in self.cell_types}
+
     def _plans(self) -> dict[str, Plan]:
+        if self._mode == "fixed":
+            return {t: (self._fixed[t], None) for t in self.cell_types}
         if self._mode == "softmax":
             return {t: (self.alphas[t].softmax(dim=-1), None) for t in self.cell_types}
         if self._mode == "gumbel":

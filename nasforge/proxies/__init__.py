@@ -6,4 +6,4 @@ from __future__ import annotations
 from nasforge.proxies.evaluator import ZeroCostEvaluator
 from nasforge.proxies.scores import PROXIES, jacob_cov, naswot, snip, synflow
 
-__all__ = ["PROXIES", "ZeroCostEvaluator", "synflow", "snip", "jacob_cov", "naswot"]
+__all__ = ["PROXIES", "ZeroCostEvaluator", "jacob_cov", "naswot", "snip", "synflow"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from nasforge.registry import Registry
 
-__all__ = ["PROXIES", "synflow", "snip", "jacob_cov", "naswot"]
+__all__ = ["PROXIES", "jacob_cov", "naswot", "snip", "synflow"]
 
 PROXIES: Registry[Callable[..., float]] = Registry("zero-cost proxy")
 

@@ -75,7 +75,7 @@ class Bananas(Strategy):
 
     name = "bananas"
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, n_init: int = 10, n_members: int = 5, hidden: int = 32,
+    def __init__(self, space: SearchSpace, *, seed: int = 0, n_init: int = 20, n_members: int = 5, hidden: int = 32,
                  layers: int = 2, epochs: int = 100, lr: float = 0.01, n_parents: int = 10, n_mutations: int = 50,
                  n_random: int = 20, acquisition: str = "its", kappa: float = 1.0, encoding: str | None = None,
                  fidelity: float | None = None) -> None:

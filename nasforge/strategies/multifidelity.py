@@ -40,7 +40,7 @@ from nasforge.spaces.base import SearchSpace
 from nasforge.strategies._common import Dedup, parse_fidelities
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy, Suggestion
 
-__all__ = ["SuccessiveHalving", "Hyperband", "BOHB", "CategoricalKDE"]
+__all__ = ["BOHB", "CategoricalKDE", "Hyperband", "SuccessiveHalving"]
 
 
 class CategoricalKDE:
@@ -74,7 +74,7 @@ class CategoricalKDE:
 
     def propose(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_candidates: int = 64) -> np.ndarray:
         """Rows of option indices drawn from ``l``, best ``l/g`` first (duplicates removed)."""
-        n_good = max(1, int(math.ceil(self.gamma * len(y))))
+        n_good = max(1, math.ceil(self.gamma * len(y)))
         order = np.argsort(-y, kind="stable")
         good, bad = X[order[:n_good]], X[order[n_good:]]
         bw = max(self.min_bandwidth, self.bandwidth)
@@ -113,7 +113,7 @@ class _AsyncHyperband(Strategy):
         brackets = range(k) if self.use_brackets else range(1)
         for s in brackets:
             n_promotions = k - 1 - s
-            n = int(math.ceil(k / (n_promotions + 1) * self.eta ** n_promotions))
+            n = math.ceil(k / (n_promotions + 1) * self.eta ** n_promotions)
             self.schedule += [s] * n
         self.first_rung: dict[Architecture, int] = {}
         self.results: dict[tuple[int, int], list[tuple[Architecture, float]]] = defaultdict(list)

@@ -60,6 +60,7 @@ class NSGA2(Strategy):
         crossover_prob: chance that a child mixes two parents (otherwise it copies one).
         mutation_rate: chance that each dimension changes; default ``1 / number of dimensions``.
             A child always differs from its parents in at least one dimension.
+        local_prob: chance that a child is instead a one-step mutation of a single parent.
 
     Example:
         >>> from nasforge.spaces import get_space
@@ -72,7 +73,7 @@ class NSGA2(Strategy):
     multi_objective = True
 
     def __init__(self, space, *, seed: int = 0, population_size: int = 20, crossover_prob: float = 0.9,  # type: ignore[no-untyped-def]
-                 mutation_rate: float | None = None) -> None:
+                 mutation_rate: float | None = None, local_prob: float = 0.0) -> None:
         super().__init__(space, seed=seed)
         if population_size < 2:
             raise InvalidConfigError(f"population_size >= 2 must hold, but got population_size={population_size}")
@@ -83,6 +84,9 @@ class NSGA2(Strategy):
         self.population_size = int(population_size)
         self.crossover_prob = float(crossover_prob)
         self.mutation_rate = mutation_rate
+        if not 0.0 <= local_prob <= 1.0:
+            raise InvalidConfigError(f"0 <= local_prob <= 1 must hold, but got local_prob={local_prob}")
+        self.local_prob = float(local_prob)
         self.archive: dict[Architecture, tuple[float, ...]] = {}  # ok observations, latest per architecture
         self._population: tuple[list[Architecture], np.ndarray, np.ndarray] | None = None
 
@@ -142,8 +146,10 @@ class NSGA2(Strategy):
                 child = self.sample_unseen(rng)
             else:
                 p1 = members[self._tournament(rng, rank, crowd)]
-                p2 = members[self._tournament(rng, rank, crowd)]
-                child = self._vary(p1, p2, rng)
+                if rng.random() < self.local_prob:
+                    child = self.mutate_unseen(p1, rng)  # a one-step neighbour: local search on the front
+                else:
+                    child = self._vary(p1, members[self._tournament(rng, rank, crowd)], rng)
             self.seen.add(child)
             out.append(child)
         return out

@@ -15,7 +15,9 @@ missing parameter as unobserved).
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +32,7 @@ from nasforge.spaces.base import SearchSpace
 from nasforge.strategies._common import Dedup
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy, Suggestion
 
-__all__ = ["OptunaStrategy", "TPE", "OPTUNA_SAMPLERS"]
+__all__ = ["OPTUNA_SAMPLERS", "TPE", "OptunaStrategy"]
 
 #: sampler name -> (factory name in optuna.samplers, default keyword arguments)
 OPTUNA_SAMPLERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -38,6 +40,11 @@ OPTUNA_SAMPLERS: dict[str, tuple[str, dict[str, Any]]] = {
     "random": ("RandomSampler", {}),
     "gp": ("GPSampler", {"n_startup_trials": 10}),
 }
+
+
+def _top_fraction(fraction: float, n: int) -> int:
+    """Optuna's default TPE split rule with a configurable fraction: ``min(ceil(fraction * n), 25)``."""
+    return min(math.ceil(fraction * n), 25)
 
 
 class OptunaStrategy(Strategy):
@@ -90,8 +97,9 @@ class OptunaStrategy(Strategy):
         except TypeError as exc:
             raise InvalidConfigError(f"bad sampler_params for optuna sampler '{sampler}': {exc}") from None
         self._values = {d.label: d.all_values() for d in space.dimensions}
-        self._dists = {label: optuna.distributions.CategoricalDistribution(tuple(range(len(v))))
-                       for label, v in self._values.items()}
+        self._dists: dict[str, optuna.distributions.BaseDistribution] = {
+            label: optuna.distributions.CategoricalDistribution(tuple(range(len(v))))
+            for label, v in self._values.items()}
         optuna_log = logging.getLogger("optuna")
         level = optuna_log.level
         optuna_log.setLevel(logging.WARNING)  # no "study created" line per strategy
@@ -178,6 +186,9 @@ class TPE(OptunaStrategy):
     Args:
         n_startup_trials: random trials before the density model is used.
         multivariate: model the dimensions jointly (better for interacting edges of a cell).
+        gamma: share of the observations (at most 25) that form the "good" density; Optuna's
+            default is 0.1.
+        prior_weight: weight of the uniform prior in each density (Optuna's default 1.0).
         max_retries: see :class:`OptunaStrategy`.
         fidelity: see :class:`OptunaStrategy`.
         local_fraction: see :class:`OptunaStrategy`.
@@ -191,13 +202,20 @@ class TPE(OptunaStrategy):
     name = "tpe"
 
     def __init__(self, space: SearchSpace, *, seed: int = 0, n_startup_trials: int = 10, multivariate: bool = True,
-                 max_retries: int = 10, fidelity: float | None = None, local_fraction: float = 0.0) -> None:
+                 gamma: float = 0.1, prior_weight: float = 1.0, max_retries: int = 10, fidelity: float | None = None,
+                 local_fraction: float = 0.0) -> None:
+        if not 0.0 < gamma < 1.0 or prior_weight <= 0:
+            raise InvalidConfigError(f"0 < gamma < 1 and prior_weight > 0 must hold, but got "
+                                     f"(gamma={gamma}, prior_weight={prior_weight})")
         self.n_startup_trials = int(n_startup_trials)
         self.multivariate = bool(multivariate)
+        self.gamma = float(gamma)
+        self.prior_weight = float(prior_weight)
         super().__init__(space, seed=seed, sampler="tpe", max_retries=max_retries, fidelity=fidelity,
                          local_fraction=local_fraction,
                          sampler_params={"n_startup_trials": self.n_startup_trials, "multivariate": self.multivariate,
-                                         "constant_liar": False})
+                                         "constant_liar": False, "prior_weight": self.prior_weight,
+                                         "gamma": functools.partial(_top_fraction, self.gamma)})
 
 
 STRATEGIES.register("optuna", "any Optuna sampler (tpe, random, gp) through ask/tell")(OptunaStrategy)

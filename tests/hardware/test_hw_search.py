@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from nasforge.api import build_experiment, make_spec, search
 from nasforge.errors import InvalidConfigError, UnknownNameError
@@ -14,8 +15,6 @@ from nasforge.hardware import CostEvaluator, hardware_constraints, parse_count
 from nasforge.pareto import hypervolume_2d
 from nasforge.runner import Runner
 from nasforge.strategies import STRATEGIES
-
-from conftest import run_cli
 
 OBJ = "c10_valid_acc_12:max,pixel3:min"
 
@@ -32,13 +31,13 @@ def test_multi_objective_strategies_are_registered_as_such(name: str) -> None:
 
 def test_nsga2_front_beats_random_on_nb201(nb201_csv: Path) -> None:
     """Same budget, same seeds: NSGA-II's front dominates more area than random sampling's."""
-    hv = {"nsga2": [], "mo_random": []}
-    for name in hv:
+    hv: dict[str, list[float]] = {"nsga2": [], "mo_random": []}
+    for name, values in hv.items():
         for seed in range(3):
             s = search(space="nb201", benchmark="nb201", strategy=name, trials=150, seed=seed, objectives=OBJ,
                        in_memory=True)
             assert s.to_json()["pareto"], "a multi-objective --json must list the front"
-            hv[name].append(_front_hv(s))
+            values.append(_front_hv(s))
     assert np.mean(hv["nsga2"]) > np.mean(hv["mo_random"])
 
 

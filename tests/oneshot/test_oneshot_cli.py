@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
+
 from nasforge.spaces import get_space
 
 ARGS = ["search", "--space", "nb201", "--strategy", "gdas", "--dataset", "digits", "--epochs", "2", "--channels", "2",

@@ -1,0 +1,124 @@
+"""DARTS with perturbation-based architecture selection ("DARTS-PT"; Wang, Cheng, Chen, Tang & Hsieh,
+"Rethinking Architecture Selection in Differentiable NAS", ICLR 2021).
+
+The supernet is trained exactly as first-order DARTS; only the *selection* changes. Instead of
+reading the magnitude of alpha (which on NB201 grows for skip connections and pooling because they
+make the supernet easy to optimise, not because the discrete cell is good), each edge, in random
+order, keeps the operation whose removal from the trained supernet costs the most validation
+accuracy; the edge is then fixed to that operation and the supernet weights are fine-tuned for a
+few steps before the next edge is decided. In the DARTS space the two inputs of each node are then
+chosen the same way (the two incoming edges whose removal hurts most).
+
+Why this variant: it addresses the cause of DARTS' collapse in the NB201 paper (alpha magnitude is
+a poor proxy for an operation's contribution) and it works on the DARTS supernet we already train,
+at the cost of a few dozen validation passes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nasforge.arch import Architecture
+from nasforge.oneshot.base import Data, _batches
+from nasforge.oneshot.darts import DARTS
+from nasforge.spaces.darts import DARTS_NODES, DartsSpace, darts_edges
+from nasforge.spaces.nb201 import NB201_OPERATIONS
+
+__all__ = ["DARTSPT"]
+
+
+class DARTSPT(DARTS):
+    """First-order DARTS supernet, then perturbation-based selection edge by edge.
+
+    Hyperparameters: ``tune_steps`` (weight steps on the training split after each edge is fixed,
+    10), ``warmup_epochs`` (0).
+
+    Example:
+        >>> from nasforge.spaces import get_space
+        >>> DARTSPT(get_space("nb201")).hparams["tune_steps"]
+        10
+    """
+
+    name = "darts-pt"
+    defaults: ClassVar[dict[str, Any]] = {"tune_steps": 10, "warmup_epochs": 0}
+
+    def _accuracy(self, weights: dict[str, torch.Tensor], xv: torch.Tensor, yv: torch.Tensor) -> tuple[float, float]:
+        net = self.net
+        assert net is not None
+        net.use_weights(weights)
+        net.eval()
+        correct, loss = 0, 0.0
+        with torch.no_grad():
+            for i in range(0, len(xv), 250):
+                out = net(xv[i:i + 250])
+                correct += int((out.argmax(1) == yv[i:i + 250]).sum())
+                loss += float(F.cross_entropy(out, yv[i:i + 250], reduction="sum"))
+        net.train()
+        return 100.0 * correct / len(xv), loss / len(xv)
+
+    def _tune(self, weights: dict[str, torch.Tensor], train: Data, gen: torch.Generator) -> None:
+        steps = int(self.hparams["tune_steps"])
+        if steps <= 0:
+            return
+        assert self.net is not None
+        self.net.use_weights(weights)
+        for idx in _batches(len(train[0]), self.config.batch_size, gen, steps):
+            self._weight_step(self.w_opt, train[0][idx], train[1][idx])
+
+    def _drop(self, weights: dict[str, torch.Tensor], base: tuple[float, float], xv: torch.Tensor,
+              yv: torch.Tensor, t: str, rows: list[int], cols: list[int] | None) -> tuple[float, float]:
+        """Accuracy drop and loss rise when zeroing ``weights[t][rows, cols]`` (whole rows if cols is None)."""
+        trial = {k: v.clone() for k, v in weights.items()}
+        for r in rows:
+            if cols is None:
+                trial[t][r] = 0.0
+            else:
+                trial[t][r, cols] = 0.0
+        acc, loss = self._accuracy(trial, xv, yv)
+        return base[0] - acc, loss - base[1]
+
+    def _result(self, train: Data, val: Data, rng: np.random.Generator) -> Architecture:
+        net = self.net
+        assert net is not None
+        gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        xv, yv = val[0][: self.config.eval_samples], val[1][: self.config.eval_samples]
+        weights = {t: net.alphas[t].detach().softmax(-1).clone() for t in net.cell_types}
+        none = net.op_names.index("none")
+        is_darts = isinstance(self.space, DartsSpace)
+        order = [(t, e) for t in net.cell_types for e in range(net.n_edges)]
+        self.selection_: list[dict[str, Any]] = []
+        for k in rng.permutation(len(order)):
+            t, e = order[int(k)]
+            base = self._accuracy(weights, xv, yv)
+            # In the DARTS space 'none' is left to the topology step, as in the paper.
+            cands = [o for o in range(len(net.op_names)) if not (is_darts and o == none)]
+            drops = {o: self._drop(weights, base, xv, yv, t, [e], [o]) for o in cands}
+            best = max(cands, key=lambda o: (drops[o], float(weights[t][e, o])))
+            weights[t][e] = 0.0
+            weights[t][e, best] = 1.0
+            self.selection_.append({"cell": t, "edge": int(e), "op": net.op_names[best],
+                                    "acc_drop": {net.op_names[o]: round(d[0], 2) for o, d in drops.items()}})
+            self._tune(weights, train, gen)
+        if not is_darts:
+            ops = weights["normal"].argmax(-1).tolist()
+            labels = [f"{j}<-{i}" for j, i in ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))]
+            return self.space.validate({lab: NB201_OPERATIONS[o] for lab, o in zip(labels, ops)})
+        edges = darts_edges()
+        genotype: dict[str, list[list[tuple[str, int]]]] = {}
+        for t in net.cell_types:
+            nodes = []
+            for k_node in DARTS_NODES:
+                rows = [e for e, (kk, _) in enumerate(edges) if kk == k_node]
+                base = self._accuracy(weights, xv, yv)
+                drops = {e: self._drop(weights, base, xv, yv, t, [e], None) for e in rows}
+                keep = sorted(rows, key=lambda e: (drops[e], -edges[e][1]), reverse=True)[:2]
+                for e in rows:
+                    if e not in keep:
+                        weights[t][e] = 0.0
+                nodes.append([(net.op_names[int(weights[t][e].argmax())], edges[e][1]) for e in keep])
+            genotype[t] = nodes
+        return self.space.from_genotype(genotype)
