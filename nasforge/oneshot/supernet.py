@@ -36,7 +36,7 @@ from nasforge.spaces.base import SearchSpace
 from nasforge.spaces.darts import CELL_TYPES, DARTS_NODES, DartsSpace, darts_edges
 from nasforge.spaces.darts_ops import DARTS_OPERATIONS, darts_op, preprocess
 from nasforge.spaces.nb201 import NB201_EDGES, NB201_OPERATIONS, NB201Space
-from nasforge.spaces.ops import ResNetBasicBlock, nb201_op
+from nasforge.spaces.ops import nb201_op, nb201_skeleton
 
 __all__ = [
     "DartsSuperNet",
@@ -227,16 +227,9 @@ class NB201SuperNet(SuperNet):
     def __init__(self, space: SearchSpace, channels: int = 16, cells: int = 5, num_classes: int = 10,
                  in_channels: int = 3, track_running_stats: bool = False) -> None:
         super().__init__(space, len(NB201_EDGES))
-        c = channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
-        layers: list[nn.Module] = []
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResNetBasicBlock(c, 2 * c, 2))
-                c *= 2
-            layers.extend(_NB201SuperCell(c, track_running_stats) for _ in range(cells))
+        self.stem, layers, self.lastact, c = nb201_skeleton(
+            channels, cells, in_channels, lambda width: _NB201SuperCell(width, track_running_stats))
         self.cells = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
         self._labels = [f"{j}<-{i}" for j, i in NB201_EDGES]

@@ -166,7 +166,7 @@ def build_nb201_network(arch_str: str, channels: int = 16, cells_per_stage: int 
     import torch
     from torch import nn
 
-    from nasforge.spaces.ops import ResNetBasicBlock, nb201_op
+    from nasforge.spaces.ops import nb201_op, nb201_skeleton
 
     class NB201Cell(nn.Module):
         def __init__(self, genotype: list[list[tuple[str, int]]], c: int) -> None:
@@ -197,16 +197,9 @@ def build_nb201_network(arch_str: str, channels: int = 16, cells_per_stage: int 
         def __init__(self) -> None:
             super().__init__()
             genotype = _cell_ops(arch_str)
-            c = channels
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
-            layers: list[nn.Module] = []
-            for stage in range(3):
-                if stage > 0:
-                    layers.append(ResNetBasicBlock(c, 2 * c, 2))
-                    c *= 2
-                layers.extend(NB201Cell(genotype, c) for _ in range(cells_per_stage))
+            self.stem, layers, self.lastact, c = nb201_skeleton(
+                channels, cells_per_stage, in_channels, lambda width: NB201Cell(genotype, width))
             self.cells = nn.Sequential(*layers)
-            self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
             self.pool = nn.AdaptiveAvgPool2d(1)
             self.classifier = nn.Linear(c, num_classes)
             self.arch_str = arch_str

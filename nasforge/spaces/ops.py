@@ -118,3 +118,21 @@ def nb201_op(name: str, c_in: int, c_out: int, stride: int = 1, affine: bool = T
              track_running_stats: bool = True) -> nn.Module:
     """Instantiate one NB201 candidate operation by name."""
     return NB201_OPS[name](c_in, c_out, stride, affine, track_running_stats)
+
+
+def nb201_skeleton(channels: int, cells_per_stage: int, in_channels: int,
+                   make_cell: Callable[[int], nn.Module]) -> tuple[nn.Module, list[nn.Module], nn.Module, int]:
+    """The NB201 macro skeleton shared by stand-alone networks and supernets.
+
+    Returns the stem, the layer list (3 stages of ``make_cell(c)`` joined by residual reduction
+    blocks that double ``c``), the final BN-ReLU, and the last stage's channel count.
+    """
+    c = channels
+    stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
+    layers: list[nn.Module] = []
+    for stage in range(3):
+        if stage > 0:
+            layers.append(ResNetBasicBlock(c, 2 * c, 2))
+            c *= 2
+        layers.extend(make_cell(c) for _ in range(cells_per_stage))
+    return stem, layers, nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True)), c
