@@ -34,7 +34,7 @@ from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError
 from nasforge.spaces.base import SearchSpace
 from nasforge.spaces.darts import CELL_TYPES, DARTS_NODES, DartsSpace, darts_edges
-from nasforge.spaces.darts_ops import DARTS_OPERATIONS, darts_op, preprocess
+from nasforge.spaces.darts_ops import DARTS_OPERATIONS, darts_op, darts_skeleton, preprocess
 from nasforge.spaces.nb201 import NB201_EDGES, NB201_OPERATIONS, NB201Space
 from nasforge.spaces.ops import nb201_op, nb201_skeleton
 
@@ -287,18 +287,9 @@ class DartsSuperNet(SuperNet):
     def __init__(self, space: SearchSpace, channels: int = 16, layers: int = 8, num_classes: int = 10,
                  in_channels: int = 3, track_running_stats: bool = False) -> None:
         super().__init__(space, len(darts_edges()))
-        c_curr = 3 * channels
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr))
-        c_pp, c_p, c = c_curr, c_curr, channels
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for i in range(layers):
-            reduction = i in (layers // 3, 2 * layers // 3)
-            if reduction:
-                c *= 2
-            self.cells.append(_DartsSuperCell(c_pp, c_p, c, reduction, reduction_prev, track_running_stats))
-            reduction_prev = reduction
-            c_pp, c_p = c_p, 4 * c
+        self.stem, self.cells, c_p = darts_skeleton(
+            channels, layers, in_channels,
+            lambda cpp, cp, c, red, red_prev: _DartsSuperCell(cpp, cp, c, red, red_prev, track_running_stats))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, num_classes)
 

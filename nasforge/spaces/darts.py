@@ -149,7 +149,7 @@ def build_darts_network(genotype: dict[str, list[list[tuple[str, int]]]], channe
     import torch
     from torch import nn
 
-    from nasforge.spaces.darts_ops import darts_op, preprocess
+    from nasforge.spaces.darts_ops import darts_op, darts_skeleton, preprocess
 
     class Cell(nn.Module):
         def __init__(self, nodes: list[list[tuple[str, int]]], c_pp: int, c_p: int, c: int, reduction: bool,
@@ -175,19 +175,10 @@ def build_darts_network(genotype: dict[str, list[list[tuple[str, int]]]], channe
     class DartsNetwork(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            c_curr = 3 * channels
-            self.stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr))
-            c_pp, c_p, c = c_curr, c_curr, channels
-            self.cells = nn.ModuleList()
-            reduction_prev = False
-            for i in range(layers):
-                reduction = i in (layers // 3, 2 * layers // 3)
-                if reduction:
-                    c *= 2
-                self.cells.append(Cell(genotype["reduce" if reduction else "normal"], c_pp, c_p, c, reduction,
-                                       reduction_prev))
-                reduction_prev = reduction
-                c_pp, c_p = c_p, 4 * c
+            self.stem, self.cells, c_p = darts_skeleton(
+                channels, layers, in_channels,
+                lambda cpp, cp, c, red, red_prev: Cell(genotype["reduce" if red else "normal"], cpp, cp, c, red,
+                                                       red_prev))
             self.pool = nn.AdaptiveAvgPool2d(1)
             self.classifier = nn.Linear(c_p, num_classes)
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from nasforge.spaces.ops import FactorizedReduce, Pooling, ReLUConvBN, Zero
 
-__all__ = ["DARTS_OPERATIONS", "DARTS_OPS", "DilConv", "SepConv", "darts_op"]
+__all__ = ["DARTS_OPERATIONS", "DARTS_OPS", "DilConv", "SepConv", "darts_op", "darts_skeleton"]
 
 DARTS_OPERATIONS: tuple[str, ...] = (
     "none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
@@ -81,3 +81,26 @@ def preprocess(c_in: int, c_out: int, reduce: bool, affine: bool = True,
     return ReLUConvBN(c_in, c_out, 1, 1, 0, 1, affine, track_running_stats)
 
 
+
+
+def darts_skeleton(channels: int, layers: int, in_channels: int,
+                   make_cell: Callable[[int, int, int, bool, bool], nn.Module]) -> tuple[nn.Module, nn.ModuleList, int]:
+    """The DARTS macro skeleton shared by stand-alone networks and supernets.
+
+    A 3x3 stem of ``3 * channels``, then ``layers`` cells with reductions (channels doubled) at 1/3
+    and 2/3 of the depth; ``make_cell(c_prev_prev, c_prev, c, reduction, reduction_prev)`` builds a
+    cell whose output has ``4 * c`` channels. Returns the stem, the cells and the output channels.
+    """
+    c_curr = 3 * channels
+    stem = nn.Sequential(nn.Conv2d(in_channels, c_curr, 3, padding=1, bias=False), nn.BatchNorm2d(c_curr))
+    c_pp, c_p, c = c_curr, c_curr, channels
+    cells = nn.ModuleList()
+    reduction_prev = False
+    for i in range(layers):
+        reduction = i in (layers // 3, 2 * layers // 3)
+        if reduction:
+            c *= 2
+        cells.append(make_cell(c_pp, c_p, c, reduction, reduction_prev))
+        reduction_prev = reduction
+        c_pp, c_p = c_p, 4 * c
+    return stem, cells, c_p
