@@ -135,9 +135,9 @@ def plot_pareto(points: np.ndarray, front: np.ndarray, path: str | Path, *, labe
         directions: ``max``/``min`` per objective; used to draw the staircase the right way.
         infeasible: optional mask of points that broke a constraint (drawn as crosses).
     """
-    from nasforge.plots import _pyplot
+    from nasforge.plots import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     pts = np.asarray(points, dtype=float).reshape(-1, 2)
     fig, ax = plt.subplots(figsize=(7, 4.8))
     mask_inf = np.zeros(len(pts), dtype=bool) if infeasible is None else np.asarray(infeasible, dtype=bool)
@@ -161,9 +161,4 @@ def plot_pareto(points: np.ndarray, front: np.ndarray, path: str | Path, *, labe
         ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

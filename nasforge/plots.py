@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_compare_curves"]
+__all__ = ["plot_compare_curves", "pyplot", "save_figure"]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,9 +21,19 @@ def _pyplot() -> Any:
     return plt
 
 
+def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
+    """Lay out, write (creating the folder) and close a figure."""
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+    pyplot().close(fig)
+    return out
+
+
 def plot_compare_curves(data: Mapping[str, Any], path: str | Path) -> Path:
     """Best-so-far reported accuracy vs. queries: mean with a ±1 std band, one line per strategy."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, runs in data["results"].items():
         n = max(len(r["curve"]) for r in runs)
@@ -46,9 +57,4 @@ def plot_compare_curves(data: Mapping[str, Any], path: str | Path) -> Path:
     ax.set_ylim(lo - 0.5, data["optimum"]["report"] + 0.3 if "optimum" in data else None)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

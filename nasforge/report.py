@@ -27,6 +27,7 @@ import numpy as np
 
 from nasforge.errors import InvalidConfigError
 from nasforge.evaluators.base import Objective, Status
+from nasforge.plots import pyplot, save_figure
 from nasforge.storage import Store, TrialRecord
 
 __all__ = ["draw_architecture", "write_report"]
@@ -53,15 +54,6 @@ th{background:#f4f4f4}tr.best{background:#fff6d6}td.num{text-align:right;font-va
 .failed{color:#b00}.timeout{color:#b60}code{font-size:0.95em}figure{margin:1em 0}img{max-width:100%;
 border:1px solid #eee}.grid{display:flex;flex-wrap:wrap;gap:1em}.grid figure{flex:1 1 480px}
 figcaption{font-size:0.85em;color:#555}.wide{overflow-x:auto}"""
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _fmt(v: Any) -> str:
@@ -91,7 +83,7 @@ def _best_so_far(records: Sequence[TrialRecord], obj: Objective,
 
 
 def _plot_search_curve(records: Sequence[TrialRecord], obj: Objective, path: Path, feasible: Any = None) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     xs = np.arange(1, len(records) + 1)
     ok = [(x, t.metrics[obj.metric]) for x, t in zip(xs, records) if t.status == Status.OK and obj.metric in t.metrics]
@@ -109,14 +101,12 @@ def _plot_search_curve(records: Sequence[TrialRecord], obj: Objective, path: Pat
     ax.set_title("search curve")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right" if obj.direction == "max" else "upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def _plot_best_so_far(records: Sequence[TrialRecord], obj: Objective, report: str | None, path: Path,
                       feasible: Any = None) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     cost = np.cumsum([t.cost for t in records])
     bests = _best_so_far(records, obj, feasible)
@@ -131,13 +121,11 @@ def _plot_best_so_far(records: Sequence[TrialRecord], obj: Objective, report: st
     ax.set_title("best so far against charged time")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def _plot_distribution(records: Sequence[TrialRecord], metrics: Sequence[str], path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for m in metrics:
         vals = [t.metrics.get(m, t.hidden.get(m)) for t in records if t.status == Status.OK]
@@ -149,14 +137,12 @@ def _plot_distribution(records: Sequence[TrialRecord], metrics: Sequence[str], p
     ax.set_title("distribution over evaluated architectures")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def _plot_pareto(records: Sequence[TrialRecord], objectives: Sequence[Objective], front: Sequence[TrialRecord],
                  path: Path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     a, b = objectives[0], objectives[1]
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     pts = [(t.metrics[b.metric], t.metrics[a.metric]) for t in records
@@ -171,9 +157,7 @@ def _plot_pareto(records: Sequence[TrialRecord], objectives: Sequence[Objective]
     ax.set_title("Pareto front" + (f" (first two of {len(objectives)} objectives)" if len(objectives) > 2 else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def _draw_nb201(arch: Any, ax: Any) -> None:
@@ -210,7 +194,7 @@ def _draw_nb201(arch: Any, ax: Any) -> None:
 def draw_architecture(space_name: str, arch: Any, path: str | Path, title: str = "") -> Path:
     """Draw ``arch``: the NB201 cell as a DAG (node 0 = input, node 3 = output, ``none`` edges
     dotted); any other space as its labelled choices in order."""
-    plt = _pyplot()
+    plt = pyplot()
     out = Path(path)
     if space_name == "nb201":
         fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -228,9 +212,7 @@ def draw_architecture(space_name: str, arch: Any, path: str | Path, title: str =
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    save_figure(fig, out, dpi=100)
     return out
 
 
