@@ -3,8 +3,10 @@
 Images (acceptance 1): on MNIST and Fashion-MNIST, ``ImageClassifier(time_budget_s=B)`` (search +
 final retraining, all inside B) against hand-designed CNNs trained with a good recipe for the
 whole budget B (AdamW, warm-up + cosine planned to end with the budget, random-shift
-augmentation, all 60,000 training images). Same machine, same torch threads, one process, run
-side by side. Test accuracy on the official 10,000 test images, which no method sees before.
+augmentation, all 60,000 training images). Same machine, same torch threads, run side by side:
+one after the other in one process, or (``--concurrent``) all at once, one process and one
+torch thread each, so that any other load on the machine slows every method alike.
+Test accuracy on the official 10,000 test images, which no method sees before.
 
 Tabular (acceptance 3): ``TabularClassifier`` against scikit-learn's ``MLPClassifier`` tuned by
 ``GridSearchCV`` (5-fold) over a small grid, inside a standardising pipeline, on breast-cancer
@@ -13,7 +15,7 @@ and wine (fixed stratified test splits of :mod:`nasforge.data`), several seeds.
 Run under the shared CPU lock, e.g.::
 
     flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/automl.py images --budget 210
-    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/automl.py tabular --seeds 3
+    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/automl.py tabular --seeds 5
 """
 
 from __future__ import annotations
@@ -76,8 +78,9 @@ def run_baseline(name: str, ds: Any, budget: float, threads: int, seed: int) -> 
     stats = train_model(model, xt, yt, recipe, seconds=budget - (time.perf_counter() - t0), seed=seed)
     fit_s = time.perf_counter() - t0
     xs = torch.from_numpy(((ds.x_test - mean) / std).astype(np.float32))
-    acc = float((predict_logits(model, xs).argmax(1).numpy() == ds.y_test).mean()) * 100
-    return {"method": name, "test_acc": acc, "fit_seconds": fit_s, "epochs": round(stats.epochs, 2),
+    correct = predict_logits(model, xs).argmax(1).numpy() == ds.y_test
+    acc = float(correct.mean()) * 100
+    return {"method": name, "test_acc": acc, "fit_seconds": fit_s, "epochs": round(stats.epochs, 2), "correct": correct,
             "params": sum(p.numel() for p in model.parameters())}
 
 
@@ -87,29 +90,63 @@ def run_nasforge(ds: Any, budget: float, threads: int, seed: int, **kw: Any) -> 
     t0 = time.perf_counter()
     clf = ImageClassifier(time_budget_s=budget, threads=threads, seed=seed, **kw).fit(ds.x_train, ds.y_train)
     fit_s = time.perf_counter() - t0
-    acc = clf.score(ds.x_test, ds.y_test) * 100
-    return {"method": "nasforge ImageClassifier", "test_acc": acc, "fit_seconds": fit_s,
+    correct = clf.predict(ds.x_test) == ds.y_test
+    acc = float(correct.mean()) * 100
+    return {"method": "nasforge ImageClassifier", "test_acc": acc, "fit_seconds": fit_s, "correct": correct,
             "epochs": round(clf.final_stats_["epochs"], 2), "params": sum(p.numel() for p in clf.model_.parameters()),
             "trials": len(clf.history_), "search_seconds": round(clf.search_seconds_, 1),
             "best_val_acc": clf.best_val_acc_, "best_arch": clf.best_arch_string_,
             "history": [{k: h.get(k) for k in ("arch", "val_acc", "epochs_run", "params", "cost")} for h in clf.history_]}
 
 
+def mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float]:
+    """Exact McNemar test of two classifiers on the same samples: ``(a-only right, b-only right, p)``."""
+    from scipy.stats import binomtest
+
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    p = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    return only_a, only_b, float(p)
+
+
+def run_method(method: str, name: str, budget: float, threads: int, seed: int) -> dict[str, Any]:
+    """One method on one dataset (loads the data itself, so it can run in a child process)."""
+    ds = load_dataset(name)
+    if method == "nasforge":
+        r = run_nasforge(ds, budget, threads, seed)
+    else:
+        r = run_baseline(method, ds, budget, threads, seed)
+    r["dataset"] = name
+    return r
+
+
 def images(args: argparse.Namespace) -> None:
     rows = []
     for name in args.datasets:
-        ds = load_dataset(name)
-        for method in args.methods:
-            if method == "nasforge":
-                r = run_nasforge(ds, args.budget, args.threads, args.seed)
-            else:
-                r = run_baseline(method, ds, args.budget, args.threads, args.seed)
-            r["dataset"] = name
+        if args.concurrent:
+            # every method in its own process at the same time, one torch thread each: whatever else
+            # loads the machine during the run slows all methods alike, so the comparison stays fair
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(len(args.methods), mp_context=mp.get_context("spawn")) as pool:
+                futures = [pool.submit(run_method, m, name, args.budget, 1, args.seed) for m in args.methods]
+                results = [f.result() for f in futures]
+        else:
+            results = [run_method(m, name, args.budget, args.threads, args.seed) for m in args.methods]
+        for r in results:
             rows.append(r)
-            print(json.dumps({k: v for k, v in r.items() if k != "history"}), flush=True)
+            print(json.dumps({k: v for k, v in r.items() if k not in ("history", "correct")}), flush=True)
             if "history" in r:
                 for h in r["history"]:
                     print("   trial", json.dumps(h), flush=True)
+    print("\nPaired comparison on the same test images (exact McNemar test on the images where exactly one is right):")
+    for name in args.datasets:
+        ours = [r for r in rows if r["dataset"] == name and r["method"].startswith("nasforge")]
+        for base in (r for r in rows if r["dataset"] == name and not r["method"].startswith("nasforge")):
+            for r in ours:
+                b, c, p = mcnemar(r["correct"], base["correct"])
+                print(f"  {name}: nasforge right / {base['method']} wrong on {b} images, the reverse on {c}; "
+                      f"difference {r['test_acc'] - base['test_acc']:+.2f} points, two-sided p = {p:.3f}")
     print("\n| dataset | method | test acc % | fit s | final epochs | params |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -136,7 +173,8 @@ def tabular(args: argparse.Namespace) -> None:
         ds = load_dataset(name)
         for seed in range(args.seeds):
             t0 = time.perf_counter()
-            clf = TabularClassifier(time_budget_s=args.tab_budget, seed=seed, threads=args.threads)
+            clf = TabularClassifier(time_budget_s=args.tab_budget or None, max_trials=args.tab_trials, seed=seed,
+                                    threads=args.threads)
             clf.fit(ds.x_train, ds.y_train)
             nas_s = time.perf_counter() - t0
             nas_acc = clf.score(ds.x_test, ds.y_test) * 100
@@ -162,10 +200,15 @@ def main() -> None:
     p.add_argument("--methods", nargs="+", default=["nasforge", "vgg-bn-cnn", "keras-cnn"])
     p.add_argument("--budget", type=float, default=210.0, help="seconds per method per dataset")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--concurrent", action="store_true",
+                   help="images: run the methods at the same time, one process and one torch thread each")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tab-datasets", nargs="+", default=["breast-cancer", "wine"])
-    p.add_argument("--tab-budget", type=float, default=30.0)
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--tab-budget", type=float, default=0.0,
+                   help="TabularClassifier time_budget_s (0: none, the search ends after --tab-trials trials, "
+                        "so the result does not depend on machine load)")
+    p.add_argument("--tab-trials", type=int, default=30)
+    p.add_argument("--seeds", type=int, default=5)
     args = p.parse_args()
     import torch
 

@@ -50,7 +50,8 @@ def register(cli: click.Group) -> None:
     @click.option("--kind", type=click.Choice(["auto", "image", "tabular"]), default="auto", show_default=True,
                   help="Estimator; auto picks image for (C, H, W) inputs and tabular for feature tables.")
     @click.option("--space", help="Search space (default: auto_cnn for images, mlp for tables).")
-    @click.option("--strategy", default="evolution", show_default=True, help="Search strategy name.")
+    @click.option("--strategy", help="Search strategy name (default: the estimator's; local for images, "
+                                     "evolution for tables).")
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--threads", type=int, help="torch threads (default: all cores).")
     @click.option("--storage", help="SQLite file to record the search's trials in (default: memory only).")
@@ -60,7 +61,7 @@ def register(cli: click.Group) -> None:
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
     @handle_errors
     def fit(data: str, time_budget: str, out: str, max_trials: int | None, kind: str, space: str | None,
-            strategy: str, seed: int, threads: int | None, storage: str | None, exports: tuple[str, ...],
+            strategy: str | None, seed: int, threads: int | None, storage: str | None, exports: tuple[str, ...],
             data_root: str | None, as_json: bool) -> None:
         """Search and train the best classifier for a dataset within a time budget."""
         import numpy as np
@@ -72,10 +73,12 @@ def register(cli: click.Group) -> None:
         ds = load_dataset(data, root=data_root)
         if kind == "auto":
             kind = "image" if len(ds.input_shape) == 3 else "tabular"
-        kw: dict[str, Any] = {"time_budget_s": budget, "max_trials": max_trials, "strategy": strategy,
-                              "seed": seed, "threads": threads, "storage": storage}
+        kw: dict[str, Any] = {"time_budget_s": budget, "max_trials": max_trials, "seed": seed, "threads": threads,
+                              "storage": storage}
         if space:
             kw["space"] = space
+        if strategy:
+            kw["strategy"] = strategy
         est = ImageClassifier(**kw) if kind == "image" else TabularClassifier(**kw)
         names = np.asarray(ds.classes)
         est.fit(ds.x_train, names[ds.y_train])

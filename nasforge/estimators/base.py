@@ -76,6 +76,30 @@ def _normalizer(mean: np.ndarray, std: np.ndarray, net: Any) -> Any:
     return nn.Sequential(Normalize(), net)
 
 
+def _ensemble(nets: list[Any]) -> Any:
+    """One network, or an ``nn.Module`` whose logits are the log of its members' mean probabilities.
+
+    ``softmax`` of the output is then the members' averaged class probabilities, so ``predict_proba``
+    and the exports need no special case.
+    """
+    import torch
+    from torch import nn
+
+    if len(nets) == 1:
+        return nets[0]
+
+    class Ensemble(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.members = nn.ModuleList(nets)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            probs = torch.stack([torch.softmax(m(x), dim=1) for m in self.members]).mean(dim=0)
+            return torch.log(probs.clamp_min(1e-12))
+
+    return Ensemble()
+
+
 class _Probabilities:
     """Wraps ``model_`` so that exports output class probabilities (softmax of the logits)."""
 
@@ -267,7 +291,8 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         import torch
 
         from nasforge.data import split_train_val
-        from nasforge.estimators._train import ArrayEvaluator, set_threads, train_model, warm_up_torch
+        from nasforge.estimators._train import (ArrayEvaluator, CrossValEvaluator, set_threads, train_model,
+                                                warm_up_torch)
 
         seed = int(self.seed)
         threads = int(self.threads) if self.threads else max(1, (os.cpu_count() or 1) // int(self.workers))
@@ -298,9 +323,18 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         if budget is not None:
             search_seconds = float(self.search_fraction) * (budget - (time.perf_counter() - t_start))
         trial_seconds = self._trial_seconds(search_seconds)
-        evaluator = ArrayEvaluator(space, data, recipe, trial_seconds=trial_seconds, seed=seed,
-                                   threads=max(1, threads if int(self.workers) == 1 else 1),
-                                   model_kwargs=model_kwargs, keep_models=self._warm_final())
+        trial_threads = max(1, threads if int(self.workers) == 1 else 1)
+        folds = self._cv_folds(len(x))
+        if folds > 1:
+            # small data: rank by k-fold cross-validation over train+validation (one split is too noisy)
+            cv_data = {"x_train": torch.cat([norm(x_tr), norm(x_val)]),
+                       "y_train": torch.from_numpy(np.concatenate([y_tr, y_val]))}
+            evaluator: Any = CrossValEvaluator(space, cv_data, recipe, folds=folds, trial_seconds=trial_seconds,
+                                               seed=seed, threads=trial_threads, model_kwargs=model_kwargs)
+        else:
+            evaluator = ArrayEvaluator(space, data, recipe, trial_seconds=trial_seconds, seed=seed,
+                                       threads=trial_threads, model_kwargs=model_kwargs,
+                                       keep_models=self._warm_final())
         search_start = time.perf_counter()
         history = self._search(space, evaluator, search_seconds, trial_seconds)
         ok = [h for h in history if h["status"] == "ok" and math.isfinite(h.get("val_acc", math.nan))]
@@ -315,20 +349,25 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         best_arch = Architecture.from_key(best["arch_key"])
         x_all = torch.cat([norm(x_tr), norm(x_val)])
         y_all = torch.from_numpy(np.concatenate([y_tr, y_val]))
-        final_seconds = None
-        if deadline is not None:
-            final_seconds = max(0.5, (deadline - time.perf_counter()) * 0.97 - 0.2)
         epochs = self._final_epochs(best, recipe)
-        if self._warm_final() and best_arch.key in evaluator.models:
-            # continue from the trial's weights: under a time budget the search's training of the
-            # winner is not thrown away (the schedule restarts, as in SGDR warm restarts)
-            net = evaluator.models[best_arch.key]
-        else:
-            net = evaluator.build(best_arch)
-        evaluator.models.clear()
+        n_members = self._ensemble_size()
+        nets = []
         set_threads(threads)
-        stats = train_model(net, x_all, y_all, recipe, seconds=final_seconds, epochs=epochs, seed=seed)
-        model = _normalizer(mean[0], std[0], net).eval()
+        for m in range(n_members):
+            if m == 0 and self._warm_final() and best_arch.key in evaluator.models:
+                # continue from the trial's weights: under a time budget the search's training of the
+                # winner is not thrown away (the schedule restarts, as in SGDR warm restarts)
+                net = evaluator.models[best_arch.key]
+            else:
+                # members differ in initialisation and batch order (a seed ensemble of the best architecture)
+                net = evaluator.build(best_arch, seed=seed + m)
+            evaluator.models.clear()
+            left = None
+            if deadline is not None:
+                left = max(0.2, ((deadline - time.perf_counter()) * 0.97 - 0.2) / (n_members - m))
+            stats = train_model(net, x_all, y_all, recipe, seconds=left, epochs=epochs, seed=seed + m)
+            nets.append(net)
+        model = _normalizer(mean[0], std[0], _ensemble(nets)).eval()
 
         self.model_ = model
         self.classes_ = classes
@@ -342,7 +381,8 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         self.model_kwargs_ = model_kwargs
         self.input_shape_ = tuple(int(d) for d in x.shape[1:])
         self.n_features_in_ = int(np.prod(self.input_shape_))
-        self.final_stats_ = {"epochs": stats.epochs, "steps": stats.steps, "seconds": stats.seconds}
+        self.final_stats_ = {"epochs": stats.epochs, "steps": stats.steps, "seconds": stats.seconds,
+                             "members": len(nets)}
         self.fit_seconds_ = time.perf_counter() - t_start
         log.info("fit done in %.1fs: %d trials, best %s (val %.2f%%), final %.2f epochs", self.fit_seconds_,
                  len(history), self.best_arch_string_, self.best_val_acc_, stats.epochs)
@@ -399,10 +439,21 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         if self.strategy == "evolution":
             # few trials fit in a time budget: a small population starts mutating the best early
             return {"population_size": 5, "sample_size": 2}
+        if self.strategy == "local":
+            # climb from the hand-designed start (told before the search) instead of random starts
+            return {"n_init": 1}
         return {}
 
     def _final_epochs(self, best: Mapping[str, Any], recipe: Any) -> int | None:
         return None
+
+    def _ensemble_size(self) -> int:
+        """Networks of the best architecture trained for the final model (their probabilities averaged)."""
+        return 1
+
+    def _cv_folds(self, n_samples: int) -> int:
+        """Folds of cross-validation to rank trials with (1: one validation split)."""
+        return 1
 
     def _warm_final(self) -> bool:
         return False
@@ -462,6 +513,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             "best_val_acc": self.best_val_acc_, "history": [{k: _json_safe(v) for k, v in h.items()}
                                                             for h in self.history_],
             "final": self.final_stats_, "fit_seconds": self.fit_seconds_,
+            "members": int(self.final_stats_.get("members", 1)),
         }
         (d / "estimator.json").write_text(json.dumps(meta, indent=1, default=str))
         return d
@@ -491,7 +543,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         space = get_space(meta["space"], **meta["space_config"])
         arch = space.validate(Architecture.from_key(meta["arch"]))
         kwargs = dict(meta["model_kwargs"])
-        net = space.build(arch, **kwargs)
+        net = _ensemble([space.build(arch, **kwargs) for _ in range(int(meta.get("members", 1)))])
         model = _normalizer(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32), net)
         with torch.no_grad():
             model.eval()(torch.zeros(1, *meta["input_shape"]))  # materialise lazy layers, if any

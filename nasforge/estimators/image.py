@@ -35,7 +35,10 @@ class ImageClassifier(NASClassifierBase):
             then ``max_trials`` must be set and the final model trains for ``epochs``).
         space: a registered space name (default ``auto_cnn``, whose depth scales with the input
             size; ``nb201`` and ``chain_cnn`` also work) or a :class:`~nasforge.spaces.SearchSpace`.
-        strategy: a registered strategy name (``evolution``, ``random``, ...).
+        strategy: a registered strategy name. The default, ``local``, climbs from the hand-designed
+            start through its one-step neighbours (as AutoKeras' greedy tuner starts from its
+            hand-designed defaults); ``evolution`` begins with random networks, which at CPU budgets
+            mostly cannot learn anything in a trial's few seconds.
         seed: seeds the validation split, the strategy, initialisation and batch order.
         workers: trials run in parallel (threads; each gets ``threads // workers`` torch threads).
         threads: torch threads in total (None: all cores).
@@ -67,9 +70,9 @@ class ImageClassifier(NASClassifierBase):
     _kind = "image"
 
     def __init__(self, *, max_trials: int | None = None, time_budget_s: float | None = 600.0,
-                 space: Any = "auto_cnn", strategy: str = "evolution", seed: int = 0, workers: int = 1,
+                 space: Any = "auto_cnn", strategy: str = "local", seed: int = 0, workers: int = 1,
                  threads: int | None = None, epochs: int = 30, batch_size: int = 128, lr: float = 3e-3,
-                 augment: str | None = "shift", search_fraction: float = 0.4, trial_seconds: float | None = None,
+                 augment: str | None = "shift", search_fraction: float = 0.3, trial_seconds: float | None = None,
                  val_fraction: float = 0.1, warm_start: bool = True, storage: str | None = None) -> None:
         self.max_trials = max_trials
         self.time_budget_s = time_budget_s

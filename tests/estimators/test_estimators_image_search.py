@@ -1,0 +1,30 @@
+"""The image estimator's default search: a climb from the hand-designed start."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nasforge.evaluators.base import Observation
+from nasforge.spaces import get_space
+from nasforge.spaces.auto_cnn import auto_cnn_default
+from nasforge.strategies import make_strategy
+
+
+def test_local_search_climbs_from_a_told_start_at_once() -> None:
+    space = get_space("auto_cnn", input_size=28)
+    start = auto_cnn_default(space)
+    strategy = make_strategy("local", space, seed=0, n_init=1)
+    strategy.tell(start, Observation(values=(90.0,), metrics={"val_acc": 90.0}, cost=1.0, fidelity=None, ok=True))
+    neighbours = set(space.neighbors(start))
+    asked = strategy.ask(3)
+    # no random first trial: every ask is a one-step change of the hand-designed start
+    assert all(a in neighbours for a in asked), [space.to_string(a) for a in asked]
+
+
+def test_image_classifier_defaults_to_the_climb() -> None:
+    from nasforge.estimators import ImageClassifier
+
+    est = ImageClassifier()
+    assert est.strategy == "local" and est._strategy_params() == {"n_init": 1}
+    assert 0 < est.search_fraction < 0.5
+    np.testing.assert_equal(ImageClassifier(strategy="evolution")._strategy_params()["population_size"], 5)
