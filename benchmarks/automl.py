@@ -169,28 +169,44 @@ def tabular(args: argparse.Namespace) -> None:
     print("\n| dataset | seed | TabularClassifier test acc % | fit s | MLPClassifier+GridSearchCV test acc % | fit s |")
     print("|---|---|---|---|---|---|")
     summary: dict[str, list[tuple[float, float]]] = {}
+    paired: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for name in args.tab_datasets:
         ds = load_dataset(name)
         for seed in range(args.seeds):
+            x_tr, y_tr, x_te, y_te = ds.x_train, ds.y_train, ds.x_test, ds.y_test
+            if args.resplit:
+                # a fresh stratified split of the same size per seed: every seed tests on other samples
+                from sklearn.model_selection import train_test_split
+
+                x_all, y_all = np.concatenate([x_tr, x_te]), np.concatenate([y_tr, y_te])
+                x_tr, x_te, y_tr, y_te = train_test_split(x_all, y_all, test_size=len(y_te), stratify=y_all,
+                                                          random_state=seed)
             t0 = time.perf_counter()
             clf = TabularClassifier(time_budget_s=args.tab_budget or None, max_trials=args.tab_trials, seed=seed,
                                     threads=args.threads)
-            clf.fit(ds.x_train, ds.y_train)
+            clf.fit(x_tr, y_tr)
             nas_s = time.perf_counter() - t0
-            nas_acc = clf.score(ds.x_test, ds.y_test) * 100
+            nas_ok = clf.predict(x_te) == y_te
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 gs = GridSearchCV(make_pipeline(StandardScaler(), MLPClassifier(max_iter=500, random_state=seed)),
-                                  grid, cv=5, n_jobs=1).fit(ds.x_train, ds.y_train)
+                                  grid, cv=5, n_jobs=1).fit(x_tr, y_tr)
             sk_s = time.perf_counter() - t0
-            sk_acc = gs.score(ds.x_test, ds.y_test) * 100
+            sk_ok = gs.predict(x_te) == y_te
+            nas_acc, sk_acc = 100 * float(nas_ok.mean()), 100 * float(sk_ok.mean())
             summary.setdefault(name, []).append((nas_acc, sk_acc))
+            paired.setdefault(name, []).append((nas_ok, sk_ok))
             print(f"| {name} | {seed} | {nas_acc:.2f} | {nas_s:.1f} | {sk_acc:.2f} | {sk_s:.1f} |", flush=True)
+    split = "a fresh stratified split per seed" if args.resplit else "the fixed split of nasforge.data"
     for name, pairs in summary.items():
         a = np.array(pairs)
+        nas_ok = np.concatenate([p[0] for p in paired[name]])
+        sk_ok = np.concatenate([p[1] for p in paired[name]])
+        b, c, pval = mcnemar(nas_ok, sk_ok)
         print(f"{name}: mean test acc TabularClassifier {a[:, 0].mean():.2f} vs MLPClassifier+GridSearchCV "
-              f"{a[:, 1].mean():.2f} over {len(a)} seeds (test set {len(load_dataset(name).y_test)} samples)")
+              f"{a[:, 1].mean():.2f} over {len(a)} seeds ({split}, {len(paired[name][0][0])} test samples each); "
+              f"pooled: TabularClassifier right / MLP wrong {b}, the reverse {c}, McNemar p = {pval:.3f}")
 
 
 def main() -> None:
@@ -208,6 +224,8 @@ def main() -> None:
                    help="TabularClassifier time_budget_s (0: none, the search ends after --tab-trials trials, "
                         "so the result does not depend on machine load)")
     p.add_argument("--tab-trials", type=int, default=30)
+    p.add_argument("--resplit", action="store_true",
+                   help="tabular: a new stratified train/test split (same sizes) per seed instead of the fixed one")
     p.add_argument("--seeds", type=int, default=5)
     args = p.parse_args()
     import torch
