@@ -9,7 +9,9 @@ Recipe (fixed, stated in BENCHMARKS.md; run under the shared CPU lock):
 - Search: NB201 supernet C=8, N=1 on the first ``--search-train`` (2,000) training images for
   weights and the 1,000 validation images for architecture decisions; batch 64; SGD 0.025 cosine;
   alpha Adam lr 3e-3 (10x the paper's 3e-4 because a run here has ~100x fewer steps). Epochs per
-  method (equalising CPU time roughly): darts / darts-pt 6, darts2 2, gdas / enas / spos 10.
+  method (equalising CPU time roughly): darts 6, darts2 2, spos 10; since session 2: gdas / enas 20
+  (the first half a uniform single-path warm-up), darts-pt 12 weights-only epochs (alpha fixed at
+  uniform, about half the cost of a DARTS epoch) and perturbation scores on all 1,000 validation images.
 - ``--reuse JSON`` takes the random population's (and already trained cells') stand-alone results
   from an earlier run with the same recipe and only runs ``--methods``.
 - Stand-alone training (found cells and the random reference population alike): NB201 network C=8,
@@ -31,11 +33,15 @@ import platform
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-EPOCHS = {"darts": 6, "darts2": 2, "darts-pt": 6, "gdas": 10, "enas": 10, "spos": 10}
+# Session 2 rebalanced gdas / enas / darts-pt (warm-up; fixed-alpha supernet for darts-pt): see BENCHMARKS.md.
+EPOCHS = {"darts": 6, "darts2": 2, "darts-pt": 12, "gdas": 40, "enas": 20, "spos": 10}
+# Validation images a method's own scoring uses (darts-pt: the perturbation scores; enas / spos: supernet estimates).
+EVAL_SAMPLES = {"darts-pt": 1000}
 PARAM_FREE = {"none", "skip_connect", "avg_pool_3x3"}
 
 
@@ -49,7 +55,8 @@ def _search_job(job: dict[str, Any]) -> dict[str, Any]:
     space = get_space("nb201")
     train, val, _ = load_oneshot_data(job["data"], max_train=job["search_train"])
     rss0 = peak_rss_mb()
-    cfg = OneShotConfig(channels=8, cells=1, batch_size=64, a_lr=3e-3, seed=job["seed"], eval_samples=500)
+    cfg = OneShotConfig(channels=8, cells=1, batch_size=64, a_lr=3e-3, seed=job["seed"],
+                        eval_samples=EVAL_SAMPLES.get(job["method"], 500))
     hp: dict[str, Any] = {"recal_batches": 2} if job["method"] in ("spos", "enas") else {}
     method = ONESHOT.get(job["method"])(space, cfg, **hp)
     t0 = time.perf_counter()
@@ -121,6 +128,10 @@ def main() -> None:
     ap.add_argument("--json", dest="json_out", help="write all numbers to this file")
     ap.add_argument("--reuse", help="JSON of an earlier run with the same recipe: reuse its stand-alone results "
                     "(random population and found cells) and only run --methods")
+    ap.add_argument("--runs", help="only these searches, as method:seed,... (instead of --methods x --seeds); "
+                    "lets a long benchmark run in pieces under the CPU lock")
+    ap.add_argument("--merge", help="comma-separated JSONs of earlier pieces (same recipe): print their joint "
+                    "table, run nothing")
     ap.add_argument("--memory-probe", action="store_true",
                     help="only measure peak RSS of darts/darts2/gdas steps with the NB201-paper supernet (C=16, N=5)")
     args = ap.parse_args()
@@ -152,11 +163,22 @@ def main() -> None:
     rng = np.random.default_rng(2024)
     randoms = list(dict.fromkeys(space.to_string(space.sample(rng)) for _ in range(args.random)))
     methods = [m for m in args.methods.split(",") if m]
+    runs = [(m, s) for s in range(args.seeds) for m in methods]
+    if args.runs:
+        runs = [(r.split(":")[0], int(r.split(":")[1])) for r in args.runs.split(",") if r]
+        methods = list(dict.fromkeys(m for m, _ in runs))
+    if args.merge:
+        pieces = [json.loads(Path(f).read_text()) for f in args.merge.split(",")]
+        for piece in pieces:
+            if piece["args"]["train_epochs"] != args.train_epochs or any(a not in piece["random"] for a in randoms):
+                raise SystemExit("the pieces were made with another recipe (population or epochs differ)")
+        runs = []
     searches = [{"method": m, "seed": s, "data": data, "search_train": args.search_train, "random": randoms,
-                 "epochs": max(1, round(EPOCHS[m] * args.epochs_scale))} for s in range(args.seeds) for m in methods]
+                 "epochs": max(1, round(EPOCHS[m] * args.epochs_scale))} for m, s in runs]
     # Longest searches first so the two workers finish together.
-    searches.sort(key=lambda j: -EPOCHS[j["method"]] * {"darts2": 9, "darts": 3}.get(j["method"], 1))
-    trains = [] if args.reuse else [{"arch": a, "data": data, "epochs": args.train_epochs} for a in randoms]
+    searches.sort(key=lambda j: -EPOCHS[j["method"]] * {"darts2": 9, "darts": 3, "darts-pt": 2}.get(j["method"], 1))
+    trains = [] if args.reuse or args.merge else [{"arch": a, "data": data, "epochs": args.train_epochs}
+                                                  for a in randoms]
     ctx = mp.get_context("spawn")
     results: list[dict[str, Any]] = []
     with ctx.Pool(args.workers, maxtasksperchild=1) as pool:
@@ -186,6 +208,11 @@ def main() -> None:
         extra = [pool.apply_async(_run, (_train_job, {"arch": a, "data": data, "epochs": args.train_epochs}))
                  for a in found_new]
         results += [p.get() for p in extra]
+    if args.merge:
+        results = [r for piece in pieces for r in piece["results"] if r["kind"] == "_search_job"]
+        results += [{"kind": "_train_job", **r} for piece in pieces for r in {**piece["random"], **piece["found"]}.values()]
+        methods = list(dict.fromkeys(r["method"] for r in results if r["kind"] == "_search_job"))
+        results.sort(key=lambda r: (r["kind"], r.get("method", ""), r.get("seed", 0)))
     standalone = {r["arch"]: r for r in results if r["kind"] == "_train_job"}
     pop = [standalone[a]["test_acc"] for a in randoms]
     table = load_table(str(find_nb201_dir() / "nb201_core.csv"))

@@ -16,10 +16,10 @@ optimise, not because the discrete cell is good: 54.30% CIFAR-10 test in the NB2
 samples *one* operation per edge with a hard Gumbel-softmax, so each step trains and judges a
 discrete cell; the straight-through gradient still reaches every alpha. It is the strongest
 weight-sharing method of the NB201 paper (93.61% CIFAR-10 test) and runs one op per edge, about 4x
-cheaper per step than the full mixed op. Caveat measured in BENCHMARKS.md: with the short CPU
-budgets used here (a few hundred steps) it picked pooling everywhere, because untrained convolutions
-lose to parameter-free ops early on; ``darts-pt`` (:mod:`nasforge.oneshot.pt`) did much better under
-that budget (conv-heavy cells, mean percentile 76 in the random population).
+cheaper per step than the full mixed op. Measured in BENCHMARKS.md: at the short CPU budgets used
+here, GDAS without a warm-up picked pooling/none everywhere (untrained convolutions lose to
+parameter-free ops in the first architecture steps and the hard sampling locks that in); hence
+the default warm-up (half of the epochs train only the weights on uniformly drawn single paths).
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ import torch
 import torch.nn.functional as F
 
 from nasforge.arch import Architecture
+from nasforge.errors import InvalidConfigError
 from nasforge.oneshot.base import Data, OneShotMethod, _batches
 from nasforge.oneshot.supernet import SuperNet
 
-__all__ = ["DARTS", "DARTS2", "GDAS", "darts_unrolled_arch_grads"]
+__all__ = ["DARTS", "DARTS2", "GDAS", "darts_unrolled_arch_grads", "warmup_epochs"]
 
 
 def darts_unrolled_arch_grads(weights: list[torch.Tensor], alphas: list[torch.Tensor],
@@ -80,6 +81,15 @@ def darts_unrolled_arch_grads(weights: list[torch.Tensor], alphas: list[torch.Te
     return result
 
 
+def warmup_epochs(value: Any, epochs: int) -> int:
+    """Warm-up length: an int is a number of epochs, ``None`` means half of ``epochs`` (rounded down)."""
+    if value is None:
+        return epochs // 2
+    if int(value) < 0:
+        raise InvalidConfigError(f"warmup_epochs >= 0 (or None for half the epochs) must hold, but got {value}")
+    return int(value)
+
+
 class DARTS(OneShotMethod):
     """DARTS, first order: alternate weight steps (train split) and alpha steps (validation split).
 
@@ -106,6 +116,10 @@ class DARTS(OneShotMethod):
     def _load(self, state: dict[str, Any]) -> None:
         self.w_opt.load_state_dict(state["w_opt"])
         self.a_opt.load_state_dict(state["a_opt"])
+
+    def _warmup(self, epochs: int) -> int:
+        """Epochs that train only the weights (alphas stay at their near-uniform start)."""
+        return warmup_epochs(self.hparams.get("warmup_epochs", 0), epochs)
 
     def _mode(self, epoch: int, epochs: int, gen: torch.Generator) -> None:
         assert self.net is not None
@@ -145,7 +159,7 @@ class DARTS(OneShotMethod):
         steps = self._steps(train)
         t_idx = _batches(len(train[0]), self.config.batch_size, gen, steps)
         v_idx = _batches(len(val[0]), self.config.batch_size, gen, steps)
-        search_alpha = epoch >= int(self.hparams.get("warmup_epochs", 0))
+        search_alpha = epoch >= self._warmup(epochs)
         w_loss = a_loss = 0.0
         for ti, vi in zip(t_idx, v_idx):
             xt, yt, xv, yv = train[0][ti], train[1][ti], val[0][vi], val[1][vi]
@@ -171,7 +185,14 @@ class DARTS2(DARTS):
 class GDAS(DARTS):
     """GDAS: hard Gumbel-softmax sampling of one op per edge, temperature annealed ``tau_max -> tau_min``.
 
-    Hyperparameters: ``tau_max`` (10), ``tau_min`` (0.1), ``warmup_epochs`` (0).
+    The first ``warmup_epochs`` (default ``None``: half of the epochs) train only the shared
+    weights, each minibatch on one uniformly drawn op per edge (the alphas are still at their
+    near-uniform start, so the Gumbel draw is uniform); the architecture steps and the temperature
+    schedule (linear from ``tau_max`` to ``tau_min``, as in the GDAS code) run over the remaining
+    epochs. Without the warm-up, the first architecture steps compare untrained convolutions with
+    parameter-free ops, and the hard sampling then locks in pooling (measured in BENCHMARKS.md).
+
+    Hyperparameters: ``tau_max`` (10), ``tau_min`` (0.1), ``warmup_epochs`` (None: half).
 
     Example:
         >>> from nasforge.spaces import get_space
@@ -180,10 +201,14 @@ class GDAS(DARTS):
     """
 
     name = "gdas"
-    defaults: ClassVar[dict[str, Any]] = {"tau_max": 10.0, "tau_min": 0.1, "warmup_epochs": 0}
+    defaults: ClassVar[dict[str, Any]] = {"tau_max": 10.0, "tau_min": 0.1, "warmup_epochs": None}
+
+    def tau(self, epoch: int, epochs: int) -> float:
+        """Gumbel temperature of ``epoch``: ``tau_max`` until the first search epoch, then linear to ``tau_min``."""
+        hi, lo = float(self.hparams["tau_max"]), float(self.hparams["tau_min"])
+        w = self._warmup(epochs)
+        return hi - (hi - lo) * max(0, epoch - w) / max(1, epochs - w - 1)
 
     def _mode(self, epoch: int, epochs: int, gen: torch.Generator) -> None:
         assert self.net is not None
-        hi, lo = float(self.hparams["tau_max"]), float(self.hparams["tau_min"])
-        tau = hi - (hi - lo) * epoch / max(1, epochs - 1)
-        self.net.use_gumbel(tau, gen)
+        self.net.use_gumbel(self.tau(epoch, epochs), gen)

@@ -6,6 +6,11 @@ training split, one controller-sampled path per minibatch, and (2) REINFORCE upd
 controller with the sampled path's validation-batch accuracy as reward, a moving-average baseline
 and an entropy bonus. The result is the best of ``candidates`` controller samples, scored by the
 supernet on the validation split with recalibrated batch norm.
+
+Warm-up: for the first ``warmup_epochs`` (default: half of the epochs) the shared weights are
+trained on uniformly drawn paths and the controller is not updated, as ENAS-style implementations
+do; otherwise the first rewards compare untrained convolutions with parameter-free ops and the
+controller learns to prefer cells without parameters (measured in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from torch import nn
 
 from nasforge.arch import Architecture
 from nasforge.oneshot.base import Data, OneShotMethod, _batches
+from nasforge.oneshot.darts import warmup_epochs
 from nasforge.spaces.base import SearchSpace
 
 __all__ = ["ENAS", "Controller"]
@@ -69,8 +75,9 @@ class ENAS(OneShotMethod):
     """Shared weights trained on controller-sampled paths; the controller learns by REINFORCE.
 
     Hyperparameters: ``controller_lr`` (Adam, 0.005), ``controller_steps`` per epoch (20),
-    ``entropy_weight`` (1e-3), ``baseline_decay`` (0.9), ``candidates`` sampled at the end (20),
-    ``recal_batches`` (4).
+    ``entropy_weight`` (1e-3), ``baseline_decay`` (0.9), ``candidates`` sampled at the end (100),
+    ``recal_batches`` (4), ``warmup_epochs`` (None: half of the epochs; uniform paths, no
+    controller updates).
 
     Example:
         >>> from nasforge.spaces import get_space
@@ -81,7 +88,8 @@ class ENAS(OneShotMethod):
     name = "enas"
     track_running_stats = True
     defaults: ClassVar[dict[str, Any]] = {"controller_lr": 0.005, "controller_steps": 20, "entropy_weight": 1e-3,
-                                "baseline_decay": 0.9, "candidates": 20, "recal_batches": 4}
+                                "baseline_decay": 0.9, "candidates": 100, "recal_batches": 4,
+                                          "warmup_epochs": None}
 
     def _setup(self, net: Any, epochs: int) -> None:
         self.w_opt = self._weight_optimizer(net)
@@ -112,13 +120,17 @@ class ENAS(OneShotMethod):
         net.train()
         self._set_lr(self.w_opt, epoch, epochs)
         idx = _batches(len(train[0]), self.config.batch_size, gen, self._steps(train))
+        warm = epoch < warmup_epochs(self.hparams["warmup_epochs"], epochs)
         w_loss = 0.0
         for i in idx:
-            with torch.no_grad():
-                arch, _, _ = self.controller.sample(gen)
+            if warm:
+                arch = self.space.sample(rng)
+            else:
+                with torch.no_grad():
+                    arch, _, _ = self.controller.sample(gen)
             net.use_path(arch)
             w_loss += self._weight_step(self.w_opt, train[0][i], train[1][i])
-        steps = int(self.hparams["controller_steps"])
+        steps = 0 if warm else int(self.hparams["controller_steps"])
         v_idx = _batches(len(val[0]), self.config.batch_size, gen, steps)
         rewards = []
         decay = float(self.hparams["baseline_decay"])

@@ -71,6 +71,12 @@ class MixedOp(nn.Module):
         if weights is None:
             return self.ops[int(index)](x)  # type: ignore[arg-type]
         if index is None:
+            if not weights.requires_grad:
+                # Fixed weights (perturbation selection): an op weighted exactly 0 adds exactly 0, so
+                # skipping it gives the same output and saves the forward pass of masked/fixed edges.
+                terms = [w * op(x) for w, op in zip(weights, self.ops) if float(w) != 0.0]
+                if terms:
+                    return sum(terms)  # type: ignore[return-value]
             return sum(w * op(x) for w, op in zip(weights, self.ops))  # type: ignore[return-value]
         # GDAS: only the drawn op runs; the other (zero-valued) weights still pass gradients to alpha.
         return sum(weights[i] * op(x) if i == index else weights[i] for i, op in enumerate(self.ops))  # type: ignore[return-value]

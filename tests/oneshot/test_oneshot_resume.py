@@ -26,10 +26,10 @@ def _data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 CFG = OneShotConfig(channels=2, cells=1, batch_size=16, max_steps_per_epoch=3, eval_samples=32, seed=3)
 HP = {"darts": {}, "darts2": {}, "gdas": {}, "enas": {"controller_steps": 2, "candidates": 3},
-      "spos": {"evals": 6, "population": 3, "parents": 2, "recal_batches": 1}}
+      "spos": {"evals": 6, "population": 3, "parents": 2, "recal_batches": 1}, "darts-pt": {"tune_steps": 2}}
 
 
-@pytest.mark.parametrize("name", ["darts2", "gdas", "enas", "spos"])
+@pytest.mark.parametrize("name", ["darts2", "gdas", "enas", "spos", "darts-pt"])
 def test_resume_after_kill_equals_uninterrupted(name: str, tmp_path: Path) -> None:
     space = get_space("nb201")
     train, val = _data(64, 0), _data(32, 1)
