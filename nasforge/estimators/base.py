@@ -291,8 +291,13 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         import torch
 
         from nasforge.data import split_train_val
-        from nasforge.estimators._train import (ArrayEvaluator, CrossValEvaluator, set_threads, train_model,
-                                                warm_up_torch)
+        from nasforge.estimators._train import (
+            ArrayEvaluator,
+            CrossValEvaluator,
+            set_threads,
+            train_model,
+            warm_up_torch,
+        )
 
         seed = int(self.seed)
         threads = int(self.threads) if self.threads else max(1, (os.cpu_count() or 1) // int(self.workers))
