@@ -108,9 +108,18 @@ def mcnemar(a: np.ndarray, b: np.ndarray) -> tuple[int, int, float]:
     return only_a, only_b, float(p)
 
 
-def run_method(method: str, name: str, budget: float, threads: int, seed: int) -> dict[str, Any]:
-    """One method on one dataset (loads the data itself, so it can run in a child process)."""
+def run_method(method: str, name: str, budget: float, threads: int, seed: int, dev: bool = False) -> dict[str, Any]:
+    """One method on one dataset (loads the data itself, so it can run in a child process).
+
+    With ``dev``, the test split is not used at all: methods fit on all but the last 10,000 training
+    images and are scored on those (for development measurements).
+    """
     ds = load_dataset(name)
+    if dev:
+        import types
+
+        ds = types.SimpleNamespace(x_train=ds.x_train[:-10000], y_train=ds.y_train[:-10000],
+                                   x_test=ds.x_train[-10000:], y_test=ds.y_train[-10000:], num_classes=ds.num_classes)
     if method == "nasforge":
         r = run_nasforge(ds, budget, threads, seed)
     else:
@@ -121,6 +130,8 @@ def run_method(method: str, name: str, budget: float, threads: int, seed: int) -
 
 def images(args: argparse.Namespace) -> None:
     rows = []
+    if args.dev:
+        print("--dev: the test split is not used; 'test acc' below is on the last 10,000 training images")
     for name in args.datasets:
         if args.concurrent:
             # every method in its own process at the same time, one torch thread each: whatever else
@@ -129,10 +140,10 @@ def images(args: argparse.Namespace) -> None:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(len(args.methods), mp_context=mp.get_context("spawn")) as pool:
-                futures = [pool.submit(run_method, m, name, args.budget, 1, args.seed) for m in args.methods]
+                futures = [pool.submit(run_method, m, name, args.budget, 1, args.seed, args.dev) for m in args.methods]
                 results = [f.result() for f in futures]
         else:
-            results = [run_method(m, name, args.budget, args.threads, args.seed) for m in args.methods]
+            results = [run_method(m, name, args.budget, args.threads, args.seed, args.dev) for m in args.methods]
         for r in results:
             rows.append(r)
             print(json.dumps({k: v for k, v in r.items() if k not in ("history", "correct")}), flush=True)
@@ -224,6 +235,8 @@ def main() -> None:
                    help="TabularClassifier time_budget_s (0: none, the search ends after --tab-trials trials, "
                         "so the result does not depend on machine load)")
     p.add_argument("--tab-trials", type=int, default=30)
+    p.add_argument("--dev", action="store_true",
+                   help="images: never touch the test split; score on the last 10,000 training images instead")
     p.add_argument("--resplit", action="store_true",
                    help="tabular: a new stratified train/test split (same sizes) per seed instead of the fixed one")
     p.add_argument("--seeds", type=int, default=5)
