@@ -329,13 +329,15 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             search_seconds = float(self.search_fraction) * (budget - (time.perf_counter() - t_start))
         trial_seconds = self._trial_seconds(search_seconds)
         trial_threads = max(1, threads if int(self.workers) == 1 else 1)
-        folds = self._cv_folds(len(x))
+        # all labelled data, normalised: the final training's set, and the folds' source under cv
+        x_all = torch.cat([norm(x_tr), norm(x_val)])
+        y_all = torch.from_numpy(np.concatenate([y_tr, y_val]))
+        folds = self._cv_folds()
         if folds > 1:
             # small data: rank by k-fold cross-validation over train+validation (one split is too noisy)
-            cv_data = {"x_train": torch.cat([norm(x_tr), norm(x_val)]),
-                       "y_train": torch.from_numpy(np.concatenate([y_tr, y_val]))}
-            evaluator: Any = CrossValEvaluator(space, cv_data, recipe, folds=folds, trial_seconds=trial_seconds,
-                                               seed=seed, threads=trial_threads, model_kwargs=model_kwargs)
+            evaluator: Any = CrossValEvaluator(space, {"x_train": x_all, "y_train": y_all}, recipe, folds=folds,
+                                               trial_seconds=trial_seconds, seed=seed, threads=trial_threads,
+                                               model_kwargs=model_kwargs)
         else:
             evaluator = ArrayEvaluator(space, data, recipe, trial_seconds=trial_seconds, seed=seed,
                                        threads=trial_threads, model_kwargs=model_kwargs,
@@ -352,21 +354,17 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
 
         # ---- final retraining on train + validation, in the time that is left
         best_arch = Architecture.from_key(best["arch_key"])
-        x_all = torch.cat([norm(x_tr), norm(x_val)])
-        y_all = torch.from_numpy(np.concatenate([y_tr, y_val]))
         epochs = self._final_epochs(best, recipe)
         n_members = self._ensemble_size()
+        # continue from the trial's weights: under a time budget the search's training of the
+        # winner is not thrown away (the schedule restarts, as in SGDR warm restarts)
+        warm = evaluator.models.get(best_arch.key) if self._warm_final() else None
+        evaluator.models.clear()
         nets = []
         set_threads(threads)
         for m in range(n_members):
-            if m == 0 and self._warm_final() and best_arch.key in evaluator.models:
-                # continue from the trial's weights: under a time budget the search's training of the
-                # winner is not thrown away (the schedule restarts, as in SGDR warm restarts)
-                net = evaluator.models[best_arch.key]
-            else:
-                # members differ in initialisation and batch order (a seed ensemble of the best architecture)
-                net = evaluator.build(best_arch, seed=seed + m)
-            evaluator.models.clear()
+            # further members differ in initialisation and batch order (a seed ensemble of the best architecture)
+            net = warm if m == 0 and warm is not None else evaluator.build(best_arch, seed=seed + m)
             left = None
             if deadline is not None:
                 left = max(0.2, ((deadline - time.perf_counter()) * 0.97 - 0.2) / (n_members - m))
@@ -456,7 +454,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         """Networks of the best architecture trained for the final model (their probabilities averaged)."""
         return 1
 
-    def _cv_folds(self, n_samples: int) -> int:
+    def _cv_folds(self) -> int:
         """Folds of cross-validation to rank trials with (1: one validation split)."""
         return 1
 

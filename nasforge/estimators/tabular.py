@@ -21,6 +21,11 @@ from nasforge.estimators.base import NASClassifierBase
 __all__ = ["TabularClassifier"]
 
 
+def _positive_int(name: str, value: Any, note: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidConfigError(f"{name} must be an integer >= 1{note}, but got {value!r}")
+    return int(value)
+
 
 class TabularClassifier(NASClassifierBase):
     """Neural architecture search over MLPs for tabular classification.
@@ -123,17 +128,13 @@ class TabularClassifier(NASClassifierBase):
     def _check_params(self) -> None:
         super()._check_params()
         self._ensemble_size()  # bad settings fail before the search, not after it
-        self._cv_folds(0)
+        self._cv_folds()
 
     def _ensemble_size(self) -> int:
-        if isinstance(self.ensemble, bool) or not isinstance(self.ensemble, (int, np.integer)) or self.ensemble < 1:
-            raise InvalidConfigError(f"ensemble must be an integer >= 1, but got {self.ensemble!r}")
-        return int(self.ensemble)
+        return _positive_int("ensemble", self.ensemble)
 
-    def _cv_folds(self, n_samples: int) -> int:
-        if isinstance(self.cv, bool) or not isinstance(self.cv, (int, np.integer)) or self.cv < 1:
-            raise InvalidConfigError(f"cv must be an integer >= 1 (1: one validation split), but got {self.cv!r}")
-        return int(self.cv)
+    def _cv_folds(self) -> int:
+        return _positive_int("cv", self.cv, " (1: one validation split)")
 
     def _final_epochs(self, best: Mapping[str, Any], recipe: Any) -> int | None:
         return max(1, int(best.get("epochs") or recipe.epochs))

@@ -17,7 +17,32 @@ import numpy as np
 from nasforge.arch import Architecture
 from nasforge.spaces.base import SearchSpace
 
-__all__ = ["Dedup", "encoding_for", "parse_fidelities"]
+__all__ = ["Dedup", "encoding_for", "fixed_kernel_gp", "parse_fidelities", "single_thread_blas"]
+
+
+def single_thread_blas():  # type: ignore[no-untyped-def]
+    """A context limiting BLAS to one thread: the models' matrices are tiny, so one thread is
+    fastest and does not fight the evaluations' processes for cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def fixed_kernel_gp(x: np.ndarray, y: np.ndarray, *, length_scale: float, noise: float):  # type: ignore[no-untyped-def]
+    """A scikit-learn GP fitted with a fixed Matern-5/2 kernel (constant x Matern + white noise).
+
+    No marginal-likelihood search: a fit is one Cholesky, so a proposal costs milliseconds;
+    targets are standardized (``normalize_y``) so one length scale serves every objective.
+    """
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    kernel = ConstantKernel(1.0) * Matern(length_scale=length_scale, nu=2.5) + WhiteKernel(noise)
+    return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None).fit(x, y)
 
 
 def encoding_for(space: SearchSpace) -> str:

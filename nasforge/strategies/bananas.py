@@ -24,23 +24,12 @@ from nasforge.evaluators.base import Observation
 from nasforge.predictors import MLPEnsemble
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
-from nasforge.strategies._common import Dedup, encoding_for
+from nasforge.strategies._common import Dedup, encoding_for, single_thread_blas
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy
 
 __all__ = ["Bananas"]
 
 ACQUISITIONS = ("its", "ucb", "mean")
-
-
-def _single_thread_blas():  # type: ignore[no-untyped-def]
-    """Tiny matrices: one BLAS thread is fastest and does not fight other processes for cores."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
 
 
 @STRATEGIES.register("bananas", "BANANAS: path-encoding MLP ensemble + Thompson sampling, White et al. 2021")
@@ -138,7 +127,7 @@ class Bananas(Strategy):
         X = np.stack([self._enc(a) for a, _ in train])
         y = np.array([v for _, v in train])
         model = MLPEnsemble(self.n_members, self.hidden, self.layers, self.epochs, self.lr)
-        with _single_thread_blas():
+        with single_thread_blas():
             model.fit(X, y, rng)
             pred = model.predict(np.stack([self._enc(c) for c in cands]))
         mean, std = pred.mean(axis=0), pred.std(axis=0)

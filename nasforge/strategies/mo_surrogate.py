@@ -38,16 +38,10 @@ from nasforge.evaluators.base import Observation
 from nasforge.pareto import hypervolume_improvement, pareto_mask
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
+from nasforge.strategies._common import fixed_kernel_gp, single_thread_blas
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy
 
 __all__ = ["MOSurrogate"]
-
-
-def _single_thread_blas():  # type: ignore[no-untyped-def]
-    """Small matrices: one BLAS thread is fastest and leaves the other cores to evaluations."""
-    from threadpoolctl import threadpool_limits  # ships with scikit-learn
-
-    return threadpool_limits(1, user_api="blas")
 
 
 @STRATEGIES.register("mo_surrogate",
@@ -125,12 +119,7 @@ class MOSurrogate(Strategy):
         return v
 
     def _gp(self, X: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
-        kernel = ConstantKernel(1.0) * Matern(length_scale=self.length_scale, nu=2.5) + WhiteKernel(self.noise)
-        # fixed kernel (no marginal-likelihood search): a fit is one Cholesky, an ask takes milliseconds
-        return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None).fit(X, y)
+        return fixed_kernel_gp(X, y, length_scale=self.length_scale, noise=self.noise)
 
     def _candidates(self, front: list[Architecture], rng: np.random.Generator) -> list[Architecture]:
         cands: dict[Architecture, None] = {}  # ordered and unique
@@ -166,7 +155,7 @@ class MOSurrogate(Strategy):
         X = np.stack([self._enc(a) for a in archs])
         Xc = np.stack([self._enc(a) for a in cands])
         mean = np.zeros((len(cands), width))
-        with _single_thread_blas():
+        with single_thread_blas():
             for j in range(width):
                 if self.beta > 0:
                     mu, sd = self._gp(X, norm[:, j]).predict(Xc, return_std=True)

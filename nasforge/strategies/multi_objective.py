@@ -17,6 +17,7 @@ import numpy as np
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError
 from nasforge.evaluators.base import Observation
+from nasforge.strategies._common import fixed_kernel_gp
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy
 from nasforge.strategies.random_search import RandomSearch
 
@@ -100,9 +101,6 @@ class ParEGO(Strategy):
 
     def _propose(self, rng: np.random.Generator, taken: set[Architecture]) -> Architecture:
         from scipy.stats import norm
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
-
         archs = list(self.archive)
         width = min(len(v) for v in self.archive.values())
         vals = np.array([self.archive[a][:width] for a in archs], dtype=np.float64)
@@ -114,11 +112,8 @@ class ParEGO(Strategy):
         train = order[: self.max_train]
         x = np.stack([self.space.encode(archs[i], self.encoding) for i in train]).astype(np.float64)
         y = -cost[train]  # the GP maximizes
-        kernel = ConstantKernel(1.0) * Matern(length_scale=self.length_scale, nu=2.5) + WhiteKernel(0.05)
-        # fixed kernel settings (no marginal-likelihood search): each fit is one Cholesky, so a
-        # proposal costs milliseconds; the noise term absorbs the scalarization's kinks
-        gp = GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None)
-        gp.fit(x, y)
+        # the noise term absorbs the scalarization's kinks
+        gp = fixed_kernel_gp(x, y, length_scale=self.length_scale, noise=0.05)
         # candidates: fresh samples, and mutations of the best architectures under these weights
         cands: dict[Architecture, None] = {}
         for _ in range(self.n_candidates):
