@@ -56,6 +56,23 @@ def test_mo_surrogate_registration_and_bad_settings() -> None:
         make_strategy("mo_surrogate", SPACE, ref_quantile=1.5)
     with pytest.raises(UnknownNameError, match="onehot"):
         make_strategy("mo_surrogate", SPACE, encoding="graph")
+    with pytest.raises(UnknownNameError, match="two-point"):
+        make_strategy("mo_surrogate", SPACE, reference="nadir")
+
+
+def test_mo_surrogate_two_point_reference_keeps_the_expensive_end() -> None:
+    """The quantile reference cuts off the slowest cells; the second point puts the costs at their worst."""
+    acc = np.linspace(0.0, 1.0, 11)
+    norm = np.stack([acc, 1.0 - acc], axis=1)  # accuracy up, cost (negated, larger is better) down
+    on_front = np.ones(len(norm), dtype=bool)
+    quantile = make_strategy("mo_surrogate", SPACE, reference="quantile").references(norm, on_front)
+    two = make_strategy("mo_surrogate", SPACE).references(norm, on_front)
+    np.testing.assert_allclose(quantile, [[0.25, 0.25]])
+    np.testing.assert_allclose(two, [[0.25, 0.25], [0.25, 0.0]])
+    # a more accurate cell beyond the quantile's cost cut adds area only over the second point
+    best = np.array([[1.0, 0.1]])
+    assert hypervolume_improvement(norm[:-1], best, two[0])[0] == 0.0
+    assert hypervolume_improvement(norm[:-1], best, two[1])[0] > 0.0
 
 
 def test_mo_surrogate_batch_and_three_objectives() -> None:
@@ -91,7 +108,8 @@ def test_mo_surrogate_learns_to_avoid_infeasible(nb201_csv: Path) -> None:
     broke: dict[str, int] = {}
     for name in ("mo_surrogate", "mo_random"):
         spec = make_spec(space="nb201", benchmark="nb201", strategy=name, trials=60, seed=3, objectives=OBJ,
-                         constraints={"pixel3": 4.0})
+                         constraints={"pixel3": 4.0},
+                         strategy_params={"n_init": 20} if name == "mo_surrogate" else None)
         runner = Runner(build_experiment(spec, name), None)
         s = runner.run()
         assert s.pareto and all(t.metrics["pixel3"] <= 4.0 for t in s.pareto)
