@@ -56,11 +56,12 @@ OPTUNA_METHODS = ("optuna-nsga2", "optuna-nsga2-dedup")
 class Problem:
     """The NB201 table with the latency column, and the true front's hypervolume."""
 
-    def __init__(self, eval_column: str, ref_acc: float) -> None:
+    def __init__(self, eval_column: str, ref_acc: float, signal: str = SIGNAL) -> None:
         self.space = get_space("nb201")
         self.bench = TabularBenchmark(self.space, extra=[LATENCY])
         cols = self.bench.table.columns
-        self.signal, self.latency, self.evalacc = cols[SIGNAL], cols[LATENCY], cols[eval_column]
+        self.signal_name = signal
+        self.signal, self.latency, self.evalacc = cols[signal], cols[LATENCY], cols[eval_column]
         ok = ~(np.isnan(self.signal) | np.isnan(self.latency) | np.isnan(self.evalacc))
         self.ok = ok
         self.ref = (ref_acc, -1.01 * float(np.nanmax(self.latency)))
@@ -88,7 +89,7 @@ class Problem:
 
 def matched_ref(eval_column: str, test_ref: float = 85.0) -> float:
     """The accuracy of ``eval_column`` below which the same share of cells lies as below ``test_ref`` on
-    the test column (only the columns' distributions are used, never a method's result)."""
+    CIFAR-10's test column (only the columns' distributions are used, never a method's result)."""
     if eval_column == "c10_test_acc_200":
         return test_ref
     cols = TabularBenchmark(get_space("nb201"), extra=[]).table.columns
@@ -100,7 +101,7 @@ def matched_ref(eval_column: str, test_ref: float = 85.0) -> float:
 def run_nasforge(problem: Problem, strategy: str, seed: int, trials: int,
                  params: dict[str, Any] | None = None) -> tuple[list[int], int]:
     spec = make_spec(space="nb201", strategy=strategy, benchmark="nb201", trials=trials, seed=seed,
-                     objectives=f"{SIGNAL}:max,{LATENCY}:min", strategy_params=params)
+                     objectives=f"{problem.signal_name}:max,{LATENCY}:min", strategy_params=params)
     exp = build_experiment(spec, f"{strategy}-{seed}")
     runner = Runner(exp, None)
     summary = runner.run()
@@ -143,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     help="seeds are FIRST_SEED .. FIRST_SEED+SEEDS-1 (tune on other seeds than you report, e.g. 100)")
     ap.add_argument("--trials", type=int, default=300)
     ap.add_argument("--methods", default="mo_surrogate,nsga2,mo_random,parego,optuna-nsga2,optuna-nsga2-dedup")
-    ap.add_argument("--eval-column", default="c10_test_acc_200",
+    ap.add_argument("--dataset", choices=("c10", "c100", "in16"), default="c10",
+                    help="NB201 dataset: searched on <dataset>_valid_acc_12 and by default measured in "
+                         "<dataset>_test_acc_200 (c100 / in16 only check that defaults chosen on c10 generalize)")
+    ap.add_argument("--eval-column", default=None,
                     help="accuracy column the fronts are measured in (defaults were tuned with c10_valid_acc_200)")
     ap.add_argument("--ref-acc", type=float, default=None,
                     help="reference accuracy (default: 85.0 on the test column; on another column the value with the "
@@ -162,8 +166,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"command: python benchmarks/pareto.py {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, python "
           f"{platform.python_version()}, torch {torch.__version__}")
-    problem = Problem(args.eval_column, args.ref_acc if args.ref_acc is not None else matched_ref(args.eval_column))
-    print(f"objectives: {SIGNAL}:max, {LATENCY}:min; measured in ({args.eval_column}, {LATENCY}); "
+    args.eval_column = args.eval_column or f"{args.dataset}_test_acc_200"
+    problem = Problem(args.eval_column, args.ref_acc if args.ref_acc is not None else matched_ref(args.eval_column),
+                      signal=f"{args.dataset}_valid_acc_12")
+    print(f"objectives: {problem.signal_name}:max, {LATENCY}:min; measured in ({args.eval_column}, {LATENCY}); "
           f"ref = ({problem.ref[0]}, {-problem.ref[1]:.3f} ms); true front {problem.n_true_front} cells, "
           f"HV {problem.true_hv:.3f}; signal ceiling {problem.ceiling:.4f}")
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -200,7 +206,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                   f"{r['front_size']:.1f} | {r['ms_per_query']:.1f} |")
         print(f"| signal ceiling (exhaustive front in search objectives) | {problem.ceiling:.4f} | | 15625 | | |")
     out = {"results": results, "true_hv": problem.true_hv, "ceiling": problem.ceiling, "ref": problem.ref,
-           "trials": args.trials, "seeds": args.seeds, "first_seed": args.first_seed, "eval_column": args.eval_column}
+           "trials": args.trials, "seeds": args.seeds, "first_seed": args.first_seed, "eval_column": args.eval_column,
+           "signal": problem.signal_name}
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(out, indent=1))
     return out
