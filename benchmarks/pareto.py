@@ -56,10 +56,12 @@ OPTUNA_METHODS = ("optuna-nsga2", "optuna-nsga2-dedup")
 class Problem:
     """The NB201 table with the latency column, and the true front's hypervolume."""
 
-    def __init__(self, eval_column: str, ref_acc: float, signal: str = SIGNAL) -> None:
+    def __init__(self, eval_column: str, ref_acc: float | None = None, signal: str = SIGNAL) -> None:
         self.space = get_space("nb201")
         self.bench = TabularBenchmark(self.space, extra=[LATENCY])
         cols = self.bench.table.columns
+        if ref_acc is None:
+            ref_acc = matched_ref(cols, eval_column)
         self.signal_name = signal
         self.signal, self.latency, self.evalacc = cols[signal], cols[LATENCY], cols[eval_column]
         ok = ~(np.isnan(self.signal) | np.isnan(self.latency) | np.isnan(self.evalacc))
@@ -87,12 +89,11 @@ class Problem:
         return rows[pareto_mask(sig)]
 
 
-def matched_ref(eval_column: str, test_ref: float = 85.0) -> float:
+def matched_ref(cols: Any, eval_column: str, test_ref: float = 85.0) -> float:
     """The accuracy of ``eval_column`` below which the same share of cells lies as below ``test_ref`` on
     CIFAR-10's test column (only the columns' distributions are used, never a method's result)."""
     if eval_column == "c10_test_acc_200":
         return test_ref
-    cols = TabularBenchmark(get_space("nb201"), extra=[]).table.columns
     test, other = np.asarray(cols["c10_test_acc_200"]), np.asarray(cols[eval_column])
     share = float(np.mean(test[~np.isnan(test)] < test_ref))
     return round(float(np.nanquantile(other, share)), 2)
@@ -167,8 +168,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, python "
           f"{platform.python_version()}, torch {torch.__version__}")
     args.eval_column = args.eval_column or f"{args.dataset}_test_acc_200"
-    problem = Problem(args.eval_column, args.ref_acc if args.ref_acc is not None else matched_ref(args.eval_column),
-                      signal=f"{args.dataset}_valid_acc_12")
+    problem = Problem(args.eval_column, args.ref_acc, signal=f"{args.dataset}_valid_acc_12")
     print(f"objectives: {problem.signal_name}:max, {LATENCY}:min; measured in ({args.eval_column}, {LATENCY}); "
           f"ref = ({problem.ref[0]}, {-problem.ref[1]:.3f} ms); true front {problem.n_true_front} cells, "
           f"HV {problem.true_hv:.3f}; signal ceiling {problem.ceiling:.4f}")

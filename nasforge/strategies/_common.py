@@ -45,6 +45,16 @@ def fixed_kernel_gp(x: np.ndarray, y: np.ndarray, *, length_scale: float, noise:
     return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None).fit(x, y)
 
 
+def normalized_archive(archive: dict[Architecture, tuple[float, ...]]) -> tuple[list[Architecture], np.ndarray]:
+    """The archive's architectures and their objective values min-max normalized to 0-1 per objective
+    (on the objectives every entry has; a constant objective stays 0)."""
+    archs = list(archive)
+    width = min(len(v) for v in archive.values())
+    vals = np.array([archive[a][:width] for a in archs], dtype=np.float64)
+    lo, hi = vals.min(axis=0), vals.max(axis=0)
+    return archs, (vals - lo) / np.where(hi > lo, hi - lo, 1.0)
+
+
 def encoding_for(space: SearchSpace) -> str:
     """The richest encoding the space offers for predictors: ``path`` if available, else ``onehot``."""
     return "path" if "path" in space.encoding_names() else "onehot"

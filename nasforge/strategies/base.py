@@ -112,6 +112,15 @@ class Strategy:
             arch = self.space.sample(rng)
         return arch
 
+    def random_unseen(self, n: int, rng: np.random.Generator) -> list[Asked]:
+        """``n`` random architectures not seen before, marked as seen (uniform random proposals)."""
+        out: list[Asked] = []
+        for _ in range(n):
+            arch = self.sample_unseen(rng)
+            self.seen.add(arch)
+            out.append(arch)
+        return out
+
     def mutate_unseen(self, parent: Architecture, rng: np.random.Generator, tries: int = 20) -> Architecture:
         """A one-step mutation of ``parent`` that was not seen before, if one is found."""
         child = self.space.mutate(parent, rng)

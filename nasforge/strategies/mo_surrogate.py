@@ -43,7 +43,7 @@ from nasforge.evaluators.base import Observation
 from nasforge.pareto import hypervolume_improvement, pareto_mask
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
-from nasforge.strategies._common import fixed_kernel_gp, single_thread_blas
+from nasforge.strategies._common import fixed_kernel_gp, normalized_archive, single_thread_blas
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy
 
 __all__ = ["REFERENCES", "MOSurrogate"]
@@ -153,17 +153,14 @@ class MOSurrogate(Strategy):
     # ------------------------------------------------------------------ proposals
     def _ask(self, n: int, rng: np.random.Generator) -> list[Asked]:
         if self.n_asked < self.n_init or len(self.archive) < 2:
-            return self._random(n, rng)
-        archs = list(self.archive)
-        width = min(len(v) for v in self.archive.values())
-        vals = np.array([self.archive[a][:width] for a in archs], dtype=np.float64)
-        lo, hi = vals.min(axis=0), vals.max(axis=0)
-        norm = (vals - lo) / np.where(hi > lo, hi - lo, 1.0)
+            return self.random_unseen(n, rng)
+        archs, norm = normalized_archive(self.archive)
+        width = norm.shape[1]
         on_front = pareto_mask(norm)
         front_archs = [archs[i] for i in np.flatnonzero(on_front)]
         cands = self._candidates(front_archs, rng)
         if not cands:
-            return self._random(n, rng)
+            return self.random_unseen(n, rng)
         X = np.stack([self._enc(a) for a in archs])
         Xc = np.stack([self._enc(a) for a in cands])
         mean = np.zeros((len(cands), width))
@@ -193,7 +190,7 @@ class MOSurrogate(Strategy):
             front = np.vstack([front, mean[best]])
             front = front[pareto_mask(front)]
         if len(out) < n:
-            out += self._random(n - len(out), rng)
+            out += self.random_unseen(n - len(out), rng)
         return out
 
     def references(self, norm: np.ndarray, on_front: np.ndarray) -> list[np.ndarray]:
@@ -218,11 +215,3 @@ class MOSurrogate(Strategy):
             return np.ones(len(Xc))
         model = self._gp(np.stack([self._enc(a) for a in told]), labels)
         return np.clip(model.predict(Xc), 0.0, 1.0)
-
-    def _random(self, n: int, rng: np.random.Generator) -> list[Asked]:
-        out: list[Asked] = []
-        for _ in range(n):
-            a = self.sample_unseen(rng)
-            self.seen.add(a)
-            out.append(a)
-        return out

@@ -17,7 +17,7 @@ import numpy as np
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError
 from nasforge.evaluators.base import Observation
-from nasforge.strategies._common import fixed_kernel_gp
+from nasforge.strategies._common import fixed_kernel_gp, normalized_archive
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy
 from nasforge.strategies.random_search import RandomSearch
 
@@ -101,11 +101,8 @@ class ParEGO(Strategy):
 
     def _propose(self, rng: np.random.Generator, taken: set[Architecture]) -> Architecture:
         from scipy.stats import norm
-        archs = list(self.archive)
-        width = min(len(v) for v in self.archive.values())
-        vals = np.array([self.archive[a][:width] for a in archs], dtype=np.float64)
-        lo, hi = vals.min(axis=0), vals.max(axis=0)
-        norm_vals = (vals - lo) / np.where(hi > lo, hi - lo, 1.0)
+        archs, norm_vals = normalized_archive(self.archive)
+        width = norm_vals.shape[1]
         weights = rng.dirichlet(np.ones(width))
         cost = chebyshev(norm_vals, weights, self.rho)
         order = np.argsort(cost, kind="stable")

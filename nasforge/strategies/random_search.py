@@ -22,9 +22,4 @@ class RandomSearch(Strategy):
     name = "random"
 
     def _ask(self, n: int, rng: np.random.Generator) -> list[Asked]:
-        out: list[Asked] = []
-        for _ in range(n):
-            arch = self.sample_unseen(rng)
-            self.seen.add(arch)
-            out.append(arch)
-        return out
+        return self.random_unseen(n, rng)
