@@ -26,6 +26,7 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,18 @@ def vgg_bn_cnn(in_channels: int = 1, num_classes: int = 10) -> Any:
                          nn.Linear(128, num_classes))
 
 
-BASELINES = {"keras-cnn": keras_cnn, "vgg-bn-cnn": vgg_bn_cnn}
+def auto_cnn_start(in_channels: int = 1, num_classes: int = 10, input_hw: Sequence[int] = (28, 28)) -> Any:
+    """The hand-designed start of the estimator's ``auto_cnn`` space, trained alone (no search): tells the
+    space's starting point apart from what the search adds."""
+    from nasforge.spaces import get_space
+    from nasforge.spaces.auto_cnn import auto_cnn_default
+
+    space = get_space("auto_cnn", input_size=int(min(input_hw)))
+    return space.build(auto_cnn_default(space), num_classes=num_classes, in_channels=in_channels,
+                       input_hw=[int(v) for v in input_hw])
+
+
+BASELINES = {"keras-cnn": keras_cnn, "vgg-bn-cnn": vgg_bn_cnn, "auto-cnn-start": auto_cnn_start}
 
 
 def run_baseline(name: str, ds: Any, budget: float, threads: int, seed: int) -> dict[str, Any]:
@@ -73,7 +85,9 @@ def run_baseline(name: str, ds: Any, budget: float, threads: int, seed: int) -> 
     xt = torch.from_numpy(((x - mean) / std).astype(np.float32))
     yt = torch.from_numpy(ds.y_train.astype(np.int64))
     torch.manual_seed(seed)
-    model = BASELINES[name](x.shape[1], ds.num_classes)
+    build = BASELINES[name]
+    model = (build(x.shape[1], ds.num_classes, input_hw=x.shape[2:]) if build is auto_cnn_start
+             else build(x.shape[1], ds.num_classes))
     recipe = Recipe(epochs=30, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=5e-4, augment="shift")
     stats = train_model(model, xt, yt, recipe, seconds=budget - (time.perf_counter() - t0), seed=seed)
     fit_s = time.perf_counter() - t0
