@@ -48,6 +48,10 @@ class Recipe:
         patience: with validation data, stop after this many epochs without a lower
             validation loss and keep the best epoch's weights (None: never stop early).
         warmup: share of the planned steps spent warming the learning rate up.
+        channels_last: train image networks (4-D inputs) in the channels-last memory layout,
+            which oneDNN's CPU convolutions and batch norm run much faster (1.4-1.8x per step
+            for the CNNs here, measured by ``benchmarks/layout.py``); the values
+            computed are the same up to rounding, and the network is handed back in the default layout.
 
     Example:
         >>> Recipe(epochs=3, augment="shift").batch_size
@@ -63,6 +67,7 @@ class Recipe:
     augment: str | None = None
     patience: int | None = None
     warmup: float = 0.05
+    channels_last: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
@@ -213,6 +218,9 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
     best_score, best_state, since_best = -math.inf, None, 0
     flip = recipe.augment == "shift+flip"
     augment = recipe.augment is not None and x.ndim == 4
+    layout = torch.channels_last if recipe.channels_last and x.ndim == 4 else None
+    if layout is not None:
+        model.to(memory_format=layout)
     step = 0
     stop = False
     while step < planned and not stop:
@@ -227,6 +235,8 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
             xb = x[idx]
             if augment:
                 xb = _shift(xb, gen, flip)
+            if layout is not None:
+                xb = xb.contiguous(memory_format=layout)
             warm = max(1, int(recipe.warmup * planned))
             frac = step / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, planned - warm)))
             for g in opt.param_groups:
@@ -274,6 +284,8 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
         stats.history.append(record)
     if best_state is not None:
         model.load_state_dict(best_state)
+    if layout is not None:
+        model.to(memory_format=torch.contiguous_format)
     if not has_val:
         stats.best_epoch = math.ceil(stats.epochs)
     stats.steps = step

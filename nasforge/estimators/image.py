@@ -20,6 +20,8 @@ from nasforge.estimators.base import NASClassifierBase
 
 __all__ = ["ImageClassifier"]
 
+_UNCAPPED_EPOCHS = 10_000
+
 
 class ImageClassifier(NASClassifierBase):
     """Neural architecture search for image classification with scikit-learn conventions.
@@ -42,7 +44,8 @@ class ImageClassifier(NASClassifierBase):
         seed: seeds the validation split, the strategy, initialisation and batch order.
         workers: trials run in parallel (threads; each gets ``threads // workers`` torch threads).
         threads: torch threads in total (None: all cores).
-        epochs: at most this many epochs per training run.
+        epochs: at most this many epochs per training run (None: under a time budget, as many
+            as fit in the time, so a fast machine uses the whole budget; without one, 30).
         batch_size, lr: the training recipe (AdamW, warm-up then cosine to zero).
         augment: ``"shift"`` (random shifts of up to 2 px), ``"shift+flip"`` or None.
         search_fraction: share of the budget spent searching (the rest retrains the best).
@@ -71,7 +74,7 @@ class ImageClassifier(NASClassifierBase):
 
     def __init__(self, *, max_trials: int | None = None, time_budget_s: float | None = 600.0,
                  space: Any = "auto_cnn", strategy: str = "local", seed: int = 0, workers: int = 1,
-                 threads: int | None = None, epochs: int = 30, batch_size: int = 128, lr: float = 3e-3,
+                 threads: int | None = None, epochs: int | None = None, batch_size: int = 128, lr: float = 3e-3,
                  augment: str | None = "shift", search_fraction: float = 0.3, trial_seconds: float | None = None,
                  val_fraction: float = 0.1, warm_start: bool = True, storage: str | None = None) -> None:
         self.max_trials = max_trials
@@ -137,7 +140,11 @@ class ImageClassifier(NASClassifierBase):
     def _recipe(self, n_train: int) -> Any:
         from nasforge.estimators._train import Recipe
 
-        return Recipe(epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
+        if self.epochs is not None:
+            epochs = int(self.epochs)
+        else:  # the time budget decides: the schedule is planned to end with it (cap only for safety)
+            epochs = _UNCAPPED_EPOCHS if self.time_budget_s is not None else 30
+        return Recipe(epochs=epochs, batch_size=int(self.batch_size), lr=float(self.lr),
                       optimizer="adamw", weight_decay=5e-4, augment=self.augment)
 
     def _trial_seconds(self, search_seconds: float | None) -> float | None:

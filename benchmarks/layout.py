@@ -1,0 +1,62 @@
+"""Memory layout of image batches in training: channels-last against the default (NCHW) layout.
+
+Times training steps of the image baselines of ``benchmarks/automl.py`` and of the ``auto_cnn``
+space's start network through :func:`nasforge.estimators._train.train_model` (the trainer of the
+estimators and of the baselines), on random 28x28 MNIST-shaped batches, one torch thread, with
+``Recipe(channels_last=False)`` and ``Recipe(channels_last=True)`` alternating so that any
+drift in machine load hits both alike. Prints seconds per 60,000-image epoch and the ratio.
+
+    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/layout.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def main() -> None:
+    import torch
+
+    import automl
+    from nasforge.estimators._train import Recipe, set_threads, train_model, warm_up_torch
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=40, help="training steps per timing")
+    p.add_argument("--repeats", type=int, default=3, help="timings per model and layout")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    set_threads(args.threads)
+    warm_up_torch()
+    print(f"command: {' '.join(sys.argv)}")
+    print(f"machine: {platform.node()} {platform.machine()}, torch {torch.__version__}, {args.threads} torch threads; "
+          f"{args.steps} steps of batch 128 with shift augmentation per timing, median of {args.repeats}")
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(128 * args.steps, 1, 28, 28, generator=gen)
+    y = torch.randint(0, 10, (len(x),), generator=gen)
+    print("\n| network | params | NCHW s/epoch | channels-last s/epoch | speed-up |")
+    print("|---|---|---|---|---|")
+    for name, build in automl.BASELINES.items():
+        times: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.repeats):
+            for cl in (False, True):
+                torch.manual_seed(0)
+                model = build(1, 10)
+                recipe = Recipe(epochs=1, augment="shift", channels_last=cl)
+                t0 = time.perf_counter()
+                train_model(model, x, y, recipe)
+                times[cl].append((time.perf_counter() - t0) / args.steps * 60000 / 128)
+        params = sum(q.numel() for q in build(1, 10).parameters())
+        a, b = statistics.median(times[False]), statistics.median(times[True])
+        print(f"| {name} | {params:,} | {a:.1f} | {b:.1f} | {a / b:.2f}x |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
