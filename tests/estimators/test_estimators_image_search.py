@@ -28,3 +28,12 @@ def test_image_classifier_defaults_to_the_climb() -> None:
     assert est.strategy == "local" and est._strategy_params() == {"n_init": 1}
     assert 0 < est.search_fraction < 0.5
     np.testing.assert_equal(ImageClassifier(strategy="evolution")._strategy_params()["population_size"], 5)
+
+
+def test_a_time_budget_decides_the_epochs_unless_capped() -> None:
+    from nasforge.estimators import ImageClassifier
+
+    # under a budget the schedule is planned to end with the time, not cut at an epoch count
+    assert ImageClassifier(time_budget_s=600)._recipe(1000).epochs > 1000
+    assert ImageClassifier(time_budget_s=None, max_trials=2)._recipe(1000).epochs == 30
+    assert ImageClassifier(time_budget_s=600, epochs=7)._recipe(1000).epochs == 7
