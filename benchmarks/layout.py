@@ -5,6 +5,10 @@ space's start network through :func:`nasforge.estimators._train.train_model` (th
 estimators and of the baselines), on random 28x28 MNIST-shaped batches, one torch thread, with
 ``Recipe(channels_last=False)`` and ``Recipe(channels_last=True)`` alternating so that any
 drift in machine load hits both alike. Prints seconds per 60,000-image epoch and the ratio.
+Then the same comparison for :func:`nasforge.evaluators.training.train_architecture` (the
+real-training evaluator of ``nasforge search --dataset`` and of ``make demo``): an NB201 cell
+(8 channels, one cell per stage) trained on digits and on 6,000 MNIST images with
+``TrainConfig(channels_last=...)``.
 
     flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/layout.py
 """
@@ -56,6 +60,24 @@ def main() -> None:
         params = sum(q.numel() for q in build(1, 10).parameters())
         a, b = statistics.median(times[False]), statistics.median(times[True])
         print(f"| {name} | {params:,} | {a:.1f} | {b:.1f} | {a / b:.2f}x |", flush=True)
+
+    from nasforge.evaluators.training import TrainConfig, train_architecture
+    from nasforge.spaces import get_space
+
+    space = get_space("nb201")
+    cell = space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+    print("\n| NB201 cell (8 channels, 1 cell per stage), train_architecture | NCHW s | channels-last s | speed-up |")
+    print("|---|---|---|---|")
+    for dataset, max_train, epochs in (("digits", None, 3), ("mnist", 6000, 1)):
+        secs: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.repeats):
+            for cl in (False, True):
+                cfg = TrainConfig(epochs=epochs, threads=args.threads, max_train=max_train,
+                                  model={"channels": 8, "cells_per_stage": 1}, channels_last=cl)
+                secs[cl].append(train_architecture(space, cell, dataset, cfg).seconds)
+        a, b = statistics.median(secs[False]), statistics.median(secs[True])
+        label = f"{dataset}, {epochs} epoch(s)" + (f" on {max_train:,} images" if max_train else "")
+        print(f"| {label} | {a:.1f} | {b:.1f} | {a / b:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ class Recipe:
             validation loss and keep the best epoch's weights (None: never stop early).
         warmup: share of the planned steps spent warming the learning rate up.
         channels_last: train image networks (4-D inputs) in the channels-last memory layout,
-            which oneDNN's CPU convolutions and batch norm run faster (1.3-1.5x per training step
+            which oneDNN's CPU convolutions and batch norm run faster (1.2-1.7x per training step
             for the CNNs here, measured by ``benchmarks/layout.py``); the values
             computed are the same up to rounding, and the network is handed back in the default layout.
 

@@ -49,7 +49,8 @@ class TrainConfig:
         augment: random shifts/flips for images (shift by up to 2 pixels; no flips for digits).
         model: settings passed to ``space.build`` (e.g. ``channels``, ``cells_per_stage``).
         channels_last: train and evaluate in the channels-last memory layout, which oneDNN's CPU
-            kernels run faster (NB201 cells, 1 thread: 1.2x per step on 8x8 digits, 1.4x on 28x28);
+            kernels run faster (NB201 cells, 1 thread: 1.2x on 8x8 digits, 1.3-1.4x on 28x28 MNIST;
+            ``benchmarks/layout.py``);
             the values are the same up to rounding and the model is returned in the default layout.
     """
 
