@@ -23,6 +23,7 @@ import numpy as np
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError, TrialFailedError
 from nasforge.evaluators.base import Result
+from nasforge.evaluators.training import image_layout, set_threads
 from nasforge.spaces.base import SearchSpace
 
 __all__ = ["ArrayEvaluator", "Recipe", "TrainStats", "predict_logits", "set_threads", "train_model", "warm_up_torch"]
@@ -94,14 +95,6 @@ class TrainStats:
     val_acc: float = float("nan")
     val_loss: float = float("nan")
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def set_threads(n: int) -> None:
-    """Set torch's intra-op threads for this process."""
-    import torch
-
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
 
 
 _WARMED_UP = False
@@ -190,13 +183,13 @@ def train_model(model: Any, x: Any, y: Any, recipe: Recipe, *, seconds: float | 
 
     # dropout draws from torch's global generator: seed it here (and restore it after) so that a
     # trial's result does not depend on what ran before it in the process
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), image_layout(model, x, recipe.channels_last) as to_layout:
         torch.manual_seed(int(seed))
-        return _train(model, x, y, recipe, seconds, epochs, x_val, y_val, seed)
+        return _train(model, x, y, recipe, seconds, epochs, x_val, y_val, seed, to_layout)
 
 
 def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, epochs: int | None, x_val: Any,
-           y_val: Any, seed: int) -> TrainStats:
+           y_val: Any, seed: int, to_layout: Any) -> TrainStats:
     import torch
     import torch.nn.functional as F
 
@@ -218,9 +211,6 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
     best_score, best_state, since_best = -math.inf, None, 0
     flip = recipe.augment == "shift+flip"
     augment = recipe.augment is not None and x.ndim == 4
-    layout = torch.channels_last if recipe.channels_last and x.ndim == 4 else None
-    if layout is not None:
-        model.to(memory_format=layout)
     step = 0
     stop = False
     while step < planned and not stop:
@@ -235,8 +225,7 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
             xb = x[idx]
             if augment:
                 xb = _shift(xb, gen, flip)
-            if layout is not None:
-                xb = xb.contiguous(memory_format=layout)
+            xb = to_layout(xb)
             warm = max(1, int(recipe.warmup * planned))
             frac = step / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, planned - warm)))
             for g in opt.param_groups:
@@ -284,8 +273,6 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
         stats.history.append(record)
     if best_state is not None:
         model.load_state_dict(best_state)
-    if layout is not None:
-        model.to(memory_format=torch.contiguous_format)
     if not has_val:
         stats.best_epoch = math.ceil(stats.epochs)
     stats.steps = step

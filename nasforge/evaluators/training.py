@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,7 +24,7 @@ from nasforge.evaluators.base import Result
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
 
-__all__ = ["TrainConfig", "TrainOutcome", "TrainingEvaluator", "set_threads", "train_architecture"]
+__all__ = ["TrainConfig", "TrainOutcome", "TrainingEvaluator", "image_layout", "set_threads", "train_architecture"]
 
 log = logging.getLogger("nasforge.training")
 
@@ -103,6 +105,27 @@ def set_threads(n: int) -> None:
 
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+
+
+@contextmanager
+def image_layout(model: Any, x: Any, channels_last: bool) -> Iterator[Callable[[Any], Any]]:
+    """Inside the block, ``model`` runs channels-last when ``channels_last`` and ``x`` holds images (4-D).
+
+    Yields the function that puts a batch in the model's layout (the identity otherwise); on leaving,
+    the model is handed back in the default layout, so export and later training see an ordinary
+    network. oneDNN's CPU convolutions and batch norm are faster channels-last; the values are the
+    same up to rounding (``benchmarks/layout.py`` measures the speed).
+    """
+    import torch
+
+    if not (channels_last and getattr(x, "ndim", 0) == 4):
+        yield lambda batch: batch
+        return
+    model.to(memory_format=torch.channels_last)
+    try:
+        yield lambda batch: batch.contiguous(memory_format=torch.channels_last)
+    finally:
+        model.to(memory_format=torch.contiguous_format)
 
 
 def _prepare(dataset: str, cfg: TrainConfig, data_root: str | None) -> dict[str, Any]:
@@ -198,9 +221,6 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
         with torch.no_grad():
             model(x_train[:2])  # materialise lazy layers before counting and optimising
         params = sum(p.numel() for p in model.parameters())
-        layout = torch.channels_last if cfg.channels_last and x_train.ndim == 4 else None
-        if layout is not None:
-            model.to(memory_format=layout)
         if cfg.optimizer == "sgd":
             opt: Any = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9, nesterov=True,
                                        weight_decay=cfg.weight_decay)
@@ -217,35 +237,33 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
         else:
             sched = None
         history = []
-        for epoch in range(n_epochs):
-            model.train()
-            perm = torch.randperm(len(x_train), generator=gen)
-            run_loss = 0.0
-            for step in range(steps_per_epoch):
-                idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-                if len(idx) < 2:
-                    continue  # batch norm needs two samples
-                xb = x_train[idx]
-                if cfg.augment:
-                    xb = _augment(xb, gen)
-                if layout is not None:
-                    xb = xb.contiguous(memory_format=layout)
-                loss = F.cross_entropy(model(xb), y_train[idx], label_smoothing=cfg.label_smoothing)
-                if not torch.isfinite(loss):
-                    raise TrialFailedError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1}")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if sched is not None:
-                    sched.step()
-                run_loss += loss.item() * len(idx)
-            history.append({"epoch": epoch + 1, "train_loss": run_loss / len(x_train)})
-        val_acc, val_loss = _evaluate(model, data["x_val"], data["y_val"])
-        if not math.isfinite(val_loss):
-            raise TrialFailedError(f"validation loss is {val_loss} after {n_epochs} epochs")
-        test_acc, _ = _evaluate(model, data["x_test"], data["y_test"])
-    if layout is not None:
-        model.to(memory_format=torch.contiguous_format)
+        with image_layout(model, x_train, cfg.channels_last) as to_layout:
+            for epoch in range(n_epochs):
+                model.train()
+                perm = torch.randperm(len(x_train), generator=gen)
+                run_loss = 0.0
+                for step in range(steps_per_epoch):
+                    idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+                    if len(idx) < 2:
+                        continue  # batch norm needs two samples
+                    xb = x_train[idx]
+                    if cfg.augment:
+                        xb = _augment(xb, gen)
+                    xb = to_layout(xb)
+                    loss = F.cross_entropy(model(xb), y_train[idx], label_smoothing=cfg.label_smoothing)
+                    if not torch.isfinite(loss):
+                        raise TrialFailedError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1}")
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    if sched is not None:
+                        sched.step()
+                    run_loss += loss.item() * len(idx)
+                history.append({"epoch": epoch + 1, "train_loss": run_loss / len(x_train)})
+            val_acc, val_loss = _evaluate(model, data["x_val"], data["y_val"])
+            if not math.isfinite(val_loss):
+                raise TrialFailedError(f"validation loss is {val_loss} after {n_epochs} epochs")
+            test_acc, _ = _evaluate(model, data["x_test"], data["y_test"])
     model.eval()
     model.nasforge_meta = {"mean": data["mean"], "std": data["std"], "input_shape": list(data["input_shape"]),
                            "num_classes": data["num_classes"], "dataset": data["name"]}
