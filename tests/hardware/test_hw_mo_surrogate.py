@@ -58,6 +58,42 @@ def test_mo_surrogate_registration_and_bad_settings() -> None:
         make_strategy("mo_surrogate", SPACE, encoding="graph")
     with pytest.raises(UnknownNameError, match="two-point"):
         make_strategy("mo_surrogate", SPACE, reference="nadir")
+    with pytest.raises(UnknownNameError, match="ehvi"):
+        make_strategy("mo_surrogate", SPACE, acquisition="ucb")
+    with pytest.raises(InvalidConfigError, match="samples"):
+        make_strategy("mo_surrogate", SPACE, samples=0)
+    with pytest.raises(InvalidConfigError, match="std_scale"):
+        make_strategy("mo_surrogate", SPACE, std_scale=-1.0)
+
+
+class _FixedModel:
+    """Stands in for a GP: candidate 0 is predicted just behind the front and surely so, candidate 1
+    further behind but uncertain, every other candidate far behind and surely so."""
+
+    def __init__(self, behind: np.ndarray) -> None:
+        self.behind = behind
+
+    def predict(self, xc: np.ndarray, return_std: bool = False):  # type: ignore[no-untyped-def]
+        mean, std = np.full(len(xc), -5.0), np.zeros(len(xc))
+        mean[:2], std[1] = self.behind, 0.5
+        return (mean, std) if return_std else mean
+
+
+@pytest.mark.parametrize("acquisition, pick", [("mean", 0), ("ehvi", 1)])
+def test_mo_surrogate_ehvi_prefers_an_uncertain_chance_to_a_sure_miss(acquisition: str, pick: int,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No mean adds hypervolume: "mean" takes the one closest to the front, "ehvi" the one that may add some."""
+    s = make_strategy("mo_surrogate", SPACE, seed=0, n_init=4, acquisition=acquisition, std_scale=1.0)
+    for i, a in enumerate(s.ask(4)):  # the random start: a front of four cells on the diagonal, 0..1
+        s.tell(a, Observation((i / 3, 1 - i / 3), {}, 1.0, None, True))
+    front = [a for a in s.archive]
+    cands = s._candidates(front, np.random.default_rng(0))
+    # (objective 0, objective 1): candidate 0 at (0.3, 0.6), 0.033 behind the front cell (1/3, 2/3);
+    # candidate 1 at (0.2, 0.5), 0.133 behind it
+    behind = {0: np.array([0.3, 0.2]), 1: np.array([0.6, 0.5])}
+    calls = iter(range(2))
+    monkeypatch.setattr(s, "_gp", lambda x, y: _FixedModel(behind[next(calls)]))
+    assert s.ask(1)[0] == cands[pick]
 
 
 def test_mo_surrogate_two_point_reference_keeps_the_expensive_end() -> None:
