@@ -31,6 +31,7 @@ __all__ = ["ArrayEvaluator", "Recipe", "TrainStats", "predict_logits", "set_thre
 log = logging.getLogger("nasforge.estimators")
 
 _OPTIMIZERS = ("adamw", "sgd")
+_UNCAPPED_EPOCHS = 10_000  # what Recipe(epochs=None) plans over until the first re-plan against the time limit
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class Recipe:
     """How a network is trained.
 
     Args:
-        epochs: at most this many passes (a time limit may end training sooner).
+        epochs: at most this many passes (a time limit may end training sooner). None: no cap,
+            the time limit alone decides (:func:`train_model` then needs ``seconds``).
         batch_size: minibatch size.
         lr: peak learning rate (after a linear warm-up over ``warmup`` of the steps).
         optimizer: ``adamw`` or ``sgd`` (Nesterov, momentum 0.9).
@@ -59,7 +61,7 @@ class Recipe:
         128
     """
 
-    epochs: int = 30
+    epochs: int | None = 30
     batch_size: int = 128
     lr: float = 3e-3
     optimizer: str = "adamw"
@@ -71,8 +73,8 @@ class Recipe:
     channels_last: bool = True
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise InvalidConfigError(f"epochs >= 1, batch_size >= 1 and lr > 0 must hold, but got (epochs="
+        if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or not self.lr > 0:
+            raise InvalidConfigError(f"epochs None or >= 1, batch_size >= 1 and lr > 0 must hold, but got (epochs="
                                      f"{self.epochs}, batch_size={self.batch_size}, lr={self.lr})")
         if self.optimizer not in _OPTIMIZERS:
             raise InvalidConfigError(f"optimizer must be one of {_OPTIMIZERS}, but got {self.optimizer!r}")
@@ -181,6 +183,9 @@ def train_model(model: Any, x: Any, y: Any, recipe: Recipe, *, seconds: float | 
     """
     import torch
 
+    if seconds is None and epochs is None and recipe.epochs is None:
+        raise InvalidConfigError("Recipe(epochs=None) trains until the time limit: pass seconds=... "
+                                 "(or give the recipe or this call a number of epochs)")
     # dropout draws from torch's global generator: seed it here (and restore it after) so that a
     # trial's result does not depend on what ran before it in the process
     with torch.random.fork_rng(devices=[]), image_layout(model, x, recipe.channels_last) as to_layout:
@@ -197,7 +202,8 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
     n = len(x)
     bs = min(recipe.batch_size, max(2, n))
     steps_per_epoch = max(1, n // bs)  # drop the ragged last batch: batch norm dislikes tiny batches
-    cap = steps_per_epoch * int(epochs or recipe.epochs)
+    # no epoch cap: the schedule is first planned over _UNCAPPED_EPOCHS, then re-planned to end with the time
+    cap = steps_per_epoch * int(epochs or recipe.epochs or _UNCAPPED_EPOCHS)
     gen = torch.Generator().manual_seed(int(seed))
     if recipe.optimizer == "adamw":
         opt: Any = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)

@@ -20,8 +20,6 @@ from nasforge.estimators.base import NASClassifierBase
 
 __all__ = ["ImageClassifier"]
 
-_UNCAPPED_EPOCHS = 10_000
-
 
 class ImageClassifier(NASClassifierBase):
     """Neural architecture search for image classification with scikit-learn conventions.
@@ -141,9 +139,9 @@ class ImageClassifier(NASClassifierBase):
         from nasforge.estimators._train import Recipe
 
         if self.epochs is not None:
-            epochs = int(self.epochs)
-        else:  # the time budget decides: the schedule is planned to end with it (cap only for safety)
-            epochs = _UNCAPPED_EPOCHS if self.time_budget_s is not None else 30
+            epochs: int | None = int(self.epochs)
+        else:  # under a time budget it decides: the schedule is planned to end with it
+            epochs = None if self.time_budget_s is not None else 30
         return Recipe(epochs=epochs, batch_size=int(self.batch_size), lr=float(self.lr),
                       optimizer="adamw", weight_decay=5e-4, augment=self.augment)
 
