@@ -14,9 +14,11 @@ predicted mean alone (the improvement SMS-EGO ranks by). When no candidate is ex
 any, it proposes the one whose mean needs the smallest additive shift to become non-dominated.
 
 Why it suits accuracy-vs-cost searches: a cost objective such as latency is nearly additive in
-the per-edge operations, so its model is accurate after a few dozen observations, and the
-acquisition can aim at the parts of the front (the cheap corner) where a random or evolutionary
-search wastes queries. Everything the strategy knows comes from its own tells (never a table).
+the per-edge operations, so its model ranks cells well after a few dozen observations (Kendall
+tau about 0.8 on NB201's Pixel 3 latency), and the acquisition can aim at the parts of the front
+(the cheap corner) where a random or evolutionary search wastes queries. The accuracy model is the
+weak part (tau about 0.56 after 300 cells). Everything the strategy knows comes from its own tells
+(never a table).
 
 The objectives are min-max normalized over the observations before modelling. The hypervolume's
 reference point is, per objective, the ``ref_quantile`` quantile of the observed values minus
