@@ -4,10 +4,12 @@
 training settings, input normalisation). ``load_model`` rebuilds the network from the JSON and
 loads the weights with ``weights_only=True``, so untrusted files cannot run code.
 
-``export_model`` writes a trained model as TorchScript or ONNX for use without nasforge. The
-exported graph takes raw inputs (as ``load_dataset`` returns them): the training normalisation is
-folded in as its first step. An ONNX file is checked against PyTorch with onnxruntime before
-``export_model`` returns. ``final_model`` trains the best architecture of a stored search
+``export_model`` writes a trained model as TorchScript, a ``torch.export`` program (``pt2``, the
+successor of TorchScript, which torch 2.13 deprecates; load it with
+``torch.export.load(path).module()``) or ONNX for use without nasforge. The exported graph takes raw
+inputs (as ``load_dataset`` returns them): the training normalisation is folded in as its first step.
+Every file is read back and checked against PyTorch (ONNX with onnxruntime) before ``export_model``
+returns. ``final_model`` trains the best architecture of a stored search
 stand-alone (on train+validation), or reuses the model trained by an earlier export.
 """
 
@@ -30,6 +32,7 @@ __all__ = [
     "final_model",
     "load_model",
     "save_model",
+    "write_graph",
 ]
 
 
@@ -74,7 +77,7 @@ def load_model(path: str | Path) -> Any:
     return model
 
 
-EXPORT_FORMATS = ("torchscript", "onnx", "state_dict")
+EXPORT_FORMATS = ("torchscript", "pt2", "onnx", "state_dict")
 ONNX_TOLERANCE = 1e-4
 
 
@@ -131,10 +134,41 @@ def check_onnx(path: str | Path, model: Any, batch: Any) -> float:
     return float(np.max(np.abs(got - want)))
 
 
+def write_graph(net: Any, x: Any, path: str | Path, fmt: str, *, output_name: str = "logits") -> float:
+    """Write the eval-mode network ``net`` to ``path`` as ``torchscript`` (traced), ``pt2`` (a
+    ``torch.export`` program) or ``onnx`` (input ``input``, output ``output_name``), with a dynamic
+    batch axis in ``pt2`` and ``onnx``; ``x`` is the example batch. Returns the largest absolute
+    difference between the written file's outputs on ``x`` and ``net``'s."""
+    import warnings
+
+    import torch
+
+    with torch.no_grad():
+        want = net(x)
+    with warnings.catch_warnings(), torch.no_grad():
+        # tracing warns about shape checks in the network (the input shape is fixed by the data) and
+        # about TorchScript's deprecation
+        warnings.simplefilter("ignore")
+        if fmt == "torchscript":
+            traced = torch.jit.trace(net, x, check_trace=False)  # checked below, once
+            traced.save(str(path))
+            got = traced(x)
+        elif fmt == "pt2":
+            batch = torch.export.Dim("batch", min=1)
+            torch.export.save(torch.export.export(net, (x,), dynamic_shapes=({0: batch},)), str(path))
+            got = torch.export.load(str(path)).module()(x)
+        else:
+            # the TorchScript-based exporter: the dynamo one needs onnxscript, which is not a dependency
+            torch.onnx.export(net, (x,), str(path), dynamo=False, input_names=["input"], output_names=[output_name],
+                              dynamic_axes={"input": {0: "batch"}, output_name: {0: "batch"}}, opset_version=17)
+            return check_onnx(path, net, x)
+    return float((got - want).abs().max())
+
+
 def export_model(model: Any, path: str | Path, fmt: str, *, space: str, arch: str, config: Any = None,
                  space_config: dict[str, Any] | None = None, batch: Any = None,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Write a trained model as ``torchscript``, ``onnx`` or ``state_dict`` (+ ``PATH.json``).
+    """Write a trained model as ``torchscript``, ``pt2``, ``onnx`` or ``state_dict`` (+ ``PATH.json``).
 
     Args:
         model: a trained network with ``nasforge_meta`` (as ``train_architecture`` returns it).
@@ -145,15 +179,11 @@ def export_model(model: Any, path: str | Path, fmt: str, *, space: str, arch: st
         What was written: path, format, and for ONNX the largest difference to PyTorch.
 
     Raises:
-        ExportCheckError: when the ONNX or TorchScript model disagrees with PyTorch by more than 1e-4.
+        ExportCheckError: when the written model disagrees with PyTorch by more than 1e-4.
 
     Example:
         >>> export_model(out.model, "best.onnx", "onnx", space="nb201", arch=arch_str)  # doctest: +SKIP
     """
-    import warnings
-
-    import torch
-
     if fmt not in EXPORT_FORMATS:
         raise UnknownNameError(unknown_name_message("export format", fmt, list(EXPORT_FORMATS)))
     p = Path(path)
@@ -162,23 +192,8 @@ def export_model(model: Any, path: str | Path, fmt: str, *, space: str, arch: st
     if fmt == "state_dict":
         save_model(model, p, space=space, arch=arch, config=config, space_config=space_config)
         return info
-    wrapped = _normalized(model)
     x = _example(model, batch)
-    with torch.no_grad():
-        want = wrapped(x)
-    with warnings.catch_warnings():
-        # tracing warns about shape checks in the network; the input shape is fixed by the dataset
-        warnings.simplefilter("ignore")
-        if fmt == "torchscript":
-            with torch.no_grad():
-                traced = torch.jit.trace(wrapped, x, check_trace=False)  # checked below, once
-            diff = float((traced(x) - want).abs().max())
-            traced.save(str(p))
-        else:
-            # the TorchScript-based exporter: the dynamo one needs onnxscript, which is not a dependency
-            torch.onnx.export(wrapped, (x,), str(p), dynamo=False, input_names=["input"], output_names=["logits"],
-                              dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17)
-            diff = check_onnx(p, wrapped, x)
+    diff = write_graph(_normalized(model), x, p, fmt)
     info["max_abs_diff"] = diff
     if not diff <= ONNX_TOLERANCE:
         raise ExportCheckError(f"the {fmt} model differs from PyTorch by {diff:.3g} (> {ONNX_TOLERANCE:g}) on a "

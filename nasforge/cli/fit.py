@@ -21,6 +21,7 @@ from nasforge.errors import InvalidConfigError
 __all__ = ["parse_duration", "register"]
 
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_EXPORT_FILES = {"torchscript": "model.ts", "pt2": "model.pt2", "onnx": "model.onnx"}
 
 
 def parse_duration(text: str) -> float:
@@ -55,8 +56,9 @@ def register(cli: click.Group) -> None:
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--threads", type=int, help="torch threads (default: all cores).")
     @click.option("--storage", help="SQLite file to record the search's trials in (default: memory only).")
-    @click.option("--export", "exports", multiple=True, type=click.Choice(["torchscript", "onnx"]),
-                  help="Also export the model (repeatable): DIR/model.ts or DIR/model.onnx.")
+    @click.option("--export", "exports", multiple=True, type=click.Choice(list(_EXPORT_FILES)),
+                  help="Also export the model (repeatable): DIR/model.ts, DIR/model.pt2 (torch.export) or "
+                       "DIR/model.onnx.")
     @click.option("--data-root", help="Folder with user-supplied files for a registered dataset (CIFAR-10).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
     @handle_errors
@@ -86,8 +88,7 @@ def register(cli: click.Group) -> None:
         out_dir = est.save(out)
         files = {"estimator": str(out_dir.resolve())}
         for fmt in exports:
-            files[fmt] = str(est.export(Path(out) / ("model.ts" if fmt == "torchscript" else "model.onnx"),
-                                        format=fmt).resolve())
+            files[fmt] = str(est.export(Path(out) / _EXPORT_FILES[fmt], format=fmt).resolve())
         result = {"dataset": ds.name, "estimator": type(est).__name__, "time_budget_s": budget,
                   "fit_seconds": round(est.fit_seconds_, 2), "trials": len(est.history_),
                   "best_arch": est.best_arch_string_, "best_val_acc": round(est.best_val_acc_, 3),

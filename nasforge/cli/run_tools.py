@@ -3,7 +3,7 @@
 - ``execution_options``: ``--workers``, ``--executor``, ``--address`` and ``--trial-timeout`` for
   ``search`` and ``resume``; ``cli_executor`` turns them into an executor that is shut down when
   the command ends.
-- ``nasforge export NAME --format torchscript|onnx|state_dict --out PATH``: the final model of a
+- ``nasforge export NAME --format torchscript|pt2|onnx|state_dict --out PATH``: the final model of a
   stored search's best architecture.
 - ``nasforge report NAME --out DIR``: an offline HTML report with plots.
 """
@@ -56,7 +56,8 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("name")
     @storage_option
-    @click.option("--format", "fmt", type=click.Choice(["torchscript", "onnx", "state_dict"]), required=True)
+    @click.option("--format", "fmt", type=click.Choice(["torchscript", "pt2", "onnx", "state_dict"]), required=True,
+                  help="pt2: a torch.export program (load with torch.export.load(PATH).module()).")
     @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="File to write.")
     @click.option("--dataset", help="Dataset to train on (required for a tabular-benchmark experiment; "
                                     "default: the experiment's own).")

@@ -17,7 +17,6 @@ import logging
 import math
 import os
 import time
-import warnings
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -37,7 +36,7 @@ __all__ = ["NASClassifierBase", "NotFittedError"]
 log = logging.getLogger("nasforge.estimators")
 
 SAVE_FORMAT = "nasforge-estimator/1"
-EXPORT_FORMATS = ("torchscript", "onnx")
+EXPORT_FORMATS = ("torchscript", "pt2", "onnx")
 _MAX_VAL = 1000  # validation samples scored per trial: ranks to about +-1%, cheap enough not to eat the trial
 
 
@@ -570,13 +569,19 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         return est
 
     def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:
-        """Write the fitted network as TorchScript or ONNX.
+        """Write the fitted network as TorchScript, a ``torch.export`` program (``pt2``; load it with
+        ``torch.export.load(path).module()``) or ONNX.
 
         The exported model takes raw inputs shaped like ``X`` (float32, normalisation is inside)
         and outputs class probabilities in the order of ``classes_``; for ONNX the input is named
-        ``input`` and the output ``probabilities``, with a dynamic batch axis.
+        ``input`` and the output ``probabilities``. ``pt2`` and ONNX have a dynamic batch axis.
+
+        Raises:
+            ExportCheckError: when the written file's outputs differ from the network's by more than 1e-4.
         """
         import torch
+
+        from nasforge.export import ONNX_TOLERANCE, ExportCheckError, write_graph
 
         self._check_fitted()
         if format not in EXPORT_FORMATS:
@@ -585,17 +590,10 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         p.parent.mkdir(parents=True, exist_ok=True)
         wrapped = _Probabilities.wrap(self.model_)
         example = torch.rand(2, *self.input_shape_, generator=torch.Generator().manual_seed(0))
-        with warnings.catch_warnings():
-            # tracing warns about deprecation and shape-dependent branches; the input shape is fixed
-            warnings.simplefilter("ignore")
-            with torch.no_grad():
-                if format == "torchscript":
-                    torch.jit.trace(wrapped, example).save(str(p))
-                else:
-                    # the TorchScript-based exporter: the dynamo one needs onnxscript (not a dependency)
-                    torch.onnx.export(wrapped, (example,), str(p), dynamo=False, input_names=["input"],
-                                      output_names=["probabilities"], opset_version=17,
-                                      dynamic_axes={"input": {0: "batch"}, "probabilities": {0: "batch"}})
+        diff = write_graph(wrapped, example, p, format, output_name="probabilities")
+        if not diff <= ONNX_TOLERANCE:
+            raise ExportCheckError(f"the {format} model differs from PyTorch by {diff:.3g} (> {ONNX_TOLERANCE:g}); "
+                                   f"not trusting {p}")
         return p
 
 

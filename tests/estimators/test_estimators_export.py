@@ -1,4 +1,4 @@
-"""Save/load without pickle, TorchScript and ONNX export (checked with onnxruntime), budget, CLI."""
+"""Save/load without pickle, TorchScript, torch.export and ONNX export (checked with onnxruntime), budget, CLI."""
 
 from __future__ import annotations
 
@@ -60,6 +60,27 @@ def test_torchscript_export_matches_predict_proba(tmp_path: Path, fitted: tuple[
         est.export(tmp_path / "m.x", format="tflite")
 
 
+def test_pt2_export_matches_predict_proba_at_any_batch_size(tmp_path: Path,
+                                                            fitted: tuple[ImageClassifier, np.ndarray]) -> None:
+    est, x = fitted
+    path = est.export(tmp_path / "m.pt2", format="pt2")
+    program = torch.export.load(str(path)).module()  # no nasforge needed to run it
+    for batch in (x, x[:1]):  # traced on 2 inputs, the batch axis is dynamic
+        got = program(torch.from_numpy(batch[:, None])).detach().numpy()
+        np.testing.assert_allclose(got, est.predict_proba(batch), atol=1e-5)
+
+
+def test_an_export_that_disagrees_with_pytorch_is_refused(tmp_path: Path, fitted: tuple[ImageClassifier, np.ndarray],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import nasforge.export
+    from nasforge.export import ExportCheckError
+
+    est, _ = fitted
+    monkeypatch.setattr(nasforge.export, "check_onnx", lambda *a: 0.5)  # as if onnxruntime computed otherwise
+    with pytest.raises(ExportCheckError, match="0.5"):
+        est.export(tmp_path / "m.onnx", format="onnx")
+
+
 def test_time_budget_bounds_the_whole_fit() -> None:
     x, y = load_digits(return_X_y=True)
     budget = 5.0
@@ -75,11 +96,12 @@ def test_cli_fit_digits(tmp_path: Path) -> None:
 
     out = tmp_path / "model"
     res = CliRunner().invoke(cli, ["fit", "--data", "digits", "--time-budget", "6s", "--out", str(out),
-                                   "--threads", "1", "--export", "onnx", "--json"])
+                                   "--threads", "1", "--export", "onnx", "--export", "pt2", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output.strip().splitlines()[-1])
     assert data["estimator"] == "ImageClassifier" and data["test_acc"] > 50
-    assert (out / "model.pt").is_file() and (out / "model.onnx").is_file()
+    assert (out / "model.pt").is_file() and (out / "model.onnx").is_file() and (out / "model.pt2").is_file()
+    assert data["files"]["pt2"].endswith("model.pt2")
     assert ImageClassifier.load(out).predict(np.zeros((1, 1, 8, 8), np.float32)).shape == (1,)
     bad = CliRunner().invoke(cli, ["fit", "--data", "digits", "--time-budget", "ten minutes", "--out", str(out)])
     assert bad.exit_code == 2 and "duration" in bad.output

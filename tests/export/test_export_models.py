@@ -1,4 +1,4 @@
-"""`nasforge export`: the final model of a stored search as ONNX, TorchScript or a state dict."""
+"""`nasforge export`: the final model of a stored search as ONNX, TorchScript, torch.export or a state dict."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ def test_onnx_export_matches_pytorch_within_1e4_in_onnxruntime(searched, tmp_pat
 
 
 @pytest.mark.slow
-def test_torchscript_and_state_dict_exports_reuse_the_trained_model(searched, tmp_path):
+@pytest.mark.filterwarnings("ignore:.*torch.jit.load.*:DeprecationWarning")  # TorchScript itself, in torch 2.13
+def test_torchscript_pt2_and_state_dict_exports_reuse_the_trained_model(searched, tmp_path):
     import torch
 
     from nasforge.export import load_model
@@ -76,6 +77,12 @@ def test_torchscript_and_state_dict_exports_reuse_the_trained_model(searched, tm
     with torch.no_grad():
         got = scripted(torch.from_numpy(x)).numpy()
     assert np.max(np.abs(got - want)) <= 1e-5
+    pt2 = _export(searched, "pt2", tmp_path / "best.pt2")
+    assert pt2["trained"] is False and pt2["max_abs_diff"] <= 1e-4
+    program = torch.export.load(str(tmp_path / "best.pt2")).module()
+    with torch.no_grad():
+        for batch in (x, x[:1]):  # a dynamic batch axis
+            assert np.max(np.abs(program(torch.from_numpy(batch)).numpy() - want[:len(batch)])) <= 1e-5
     sd = _export(searched, "state_dict", tmp_path / "best.state")
     again = load_model(tmp_path / "best.state")
     ref = load_model(sd["cached_model"])
