@@ -150,9 +150,8 @@ def write_graph(net: Any, x: Any, path: str | Path, fmt: str, *, output_name: st
         # about TorchScript's deprecation
         warnings.simplefilter("ignore")
         if fmt == "torchscript":
-            traced = torch.jit.trace(net, x, check_trace=False)  # checked below, once
-            traced.save(str(path))
-            got = traced(x)
+            torch.jit.trace(net, x, check_trace=False).save(str(path))  # checked below, once
+            got = torch.jit.load(str(path))(x)
         elif fmt == "pt2":
             batch = torch.export.Dim("batch", min=1)
             torch.export.save(torch.export.export(net, (x,), dynamic_shapes=({0: batch},)), str(path))
