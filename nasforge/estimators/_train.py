@@ -23,7 +23,7 @@ import numpy as np
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError, TrialFailedError
 from nasforge.evaluators.base import Result
-from nasforge.evaluators.training import image_layout, set_threads
+from nasforge.evaluators.training import image_layout, set_threads, train_step
 from nasforge.spaces.base import SearchSpace
 
 __all__ = ["ArrayEvaluator", "Recipe", "TrainStats", "predict_logits", "set_threads", "train_model", "warm_up_torch"]
@@ -196,7 +196,6 @@ def train_model(model: Any, x: Any, y: Any, recipe: Recipe, *, seconds: float | 
 def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, epochs: int | None, x_val: Any,
            y_val: Any, seed: int, to_layout: Any) -> TrainStats:
     import torch
-    import torch.nn.functional as F
 
     t0 = time.perf_counter()
     n = len(x)
@@ -236,13 +235,9 @@ def _train(model: Any, x: Any, y: Any, recipe: Recipe, seconds: float | None, ep
             frac = step / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, planned - warm)))
             for g in opt.param_groups:
                 g["lr"] = recipe.lr * max(frac, 0.0)
-            loss = F.cross_entropy(model(xb), y[idx], label_smoothing=recipe.label_smoothing)
-            if not torch.isfinite(loss):
-                raise TrialFailedError(f"loss became {loss.item()} at step {step + 1}")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            epoch_loss += loss.item() * len(idx)
+            loss = train_step(model, opt, xb, y[idx], recipe.label_smoothing,
+                              lambda: f"step {step + 1}")  # noqa: B023 - called at once
+            epoch_loss += loss * len(idx)
             step += 1
             step_times.append(time.perf_counter() - ts)
             if seconds is not None and (step in (3, 10) or step % 25 == 0):

@@ -128,6 +128,24 @@ def image_layout(model: Any, x: Any, channels_last: bool) -> Iterator[Callable[[
         model.to(memory_format=torch.contiguous_format)
 
 
+def train_step(model: Any, opt: Any, xb: Any, yb: Any, label_smoothing: float, where: Callable[[], str]) -> float:
+    """One optimizer step of cross-entropy on the batch ``(xb, yb)``; returns the batch's mean loss.
+
+    Raises:
+        TrialFailedError: when the loss is NaN or infinite (the message says ``where()``, e.g. the step).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    loss = F.cross_entropy(model(xb), yb, label_smoothing=label_smoothing)
+    if not torch.isfinite(loss):
+        raise TrialFailedError(f"loss became {loss.item()} at {where()}")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.item())
+
+
 def _prepare(dataset: str, cfg: TrainConfig, data_root: str | None) -> dict[str, Any]:
     import torch
 
@@ -204,7 +222,6 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
         TrialFailedError: when the loss becomes NaN or infinite.
     """
     import torch
-    import torch.nn.functional as F
 
     set_threads(cfg.threads)
     data = _cached_data(dataset, cfg, data_root)
@@ -249,16 +266,11 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
                     xb = x_train[idx]
                     if cfg.augment:
                         xb = _augment(xb, gen)
-                    xb = to_layout(xb)
-                    loss = F.cross_entropy(model(xb), y_train[idx], label_smoothing=cfg.label_smoothing)
-                    if not torch.isfinite(loss):
-                        raise TrialFailedError(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1}")
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
+                    loss = train_step(model, opt, to_layout(xb), y_train[idx], cfg.label_smoothing,
+                                      lambda: f"epoch {epoch + 1}, step {step + 1}")  # noqa: B023 - called at once
                     if sched is not None:
                         sched.step()
-                    run_loss += loss.item() * len(idx)
+                    run_loss += loss * len(idx)
                 history.append({"epoch": epoch + 1, "train_loss": run_loss / len(x_train)})
             val_acc, val_loss = _evaluate(model, data["x_val"], data["y_val"])
             if not math.isfinite(val_loss):
