@@ -17,7 +17,7 @@ import numpy as np
 from nasforge.arch import Architecture
 from nasforge.spaces.base import SearchSpace
 
-__all__ = ["Dedup", "encoding_for", "fixed_kernel_gp", "parse_fidelities", "single_thread_blas"]
+__all__ = ["Dedup", "encoding_for", "fixed_kernel_gp", "gp_posterior", "parse_fidelities", "single_thread_blas"]
 
 
 def single_thread_blas():  # type: ignore[no-untyped-def]
@@ -43,6 +43,37 @@ def fixed_kernel_gp(x: np.ndarray, y: np.ndarray, *, length_scale: float, noise:
 
     kernel = ConstantKernel(1.0) * Matern(length_scale=length_scale, nu=2.5) + WhiteKernel(noise)
     return GaussianProcessRegressor(kernel, normalize_y=True, optimizer=None).fit(x, y)
+
+
+def gp_posterior(x: np.ndarray, y: np.ndarray, xc: np.ndarray, *, length_scale: float,
+                 noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and standard deviation at ``xc`` of one :func:`fixed_kernel_gp` per column of ``y``.
+
+    The same model as fitting ``fixed_kernel_gp(x, y[:, j], ...)`` for every column ``j`` and calling
+    ``predict(xc, return_std=True)`` (equal to rounding), but the kernel matrices, the Cholesky factor
+    and the variance solve are shared by the columns: they depend on the inputs only, because the
+    kernel is fixed and the targets are standardized. Returns two ``(len(xc), y.shape[1])`` arrays.
+    """
+    from scipy.linalg import cho_solve, cholesky, solve_triangular
+
+    def matern52(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = a / length_scale, b / length_scale  # squared distances by one matrix product
+        sq = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+        d = np.sqrt(5.0 * np.clip(sq, 0.0, None))
+        return (1.0 + d + d * d / 3.0) * np.exp(-d)
+
+    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+    centre, scale = y.mean(axis=0), y.std(axis=0)
+    scale = np.where(scale == 0.0, 1.0, scale)  # as scikit-learn's normalize_y
+    k = matern52(x, x)
+    k[np.diag_indices_from(k)] += noise + 1e-10  # white noise + scikit-learn's default jitter (alpha)
+    chol = cholesky(k, lower=True)
+    alpha = cho_solve((chol, True), (y - centre) / scale)
+    ks = matern52(xc, x)
+    mean = ks @ alpha * scale + centre
+    v = solve_triangular(chol, ks.T, lower=True)
+    var = np.clip(1.0 + noise - np.einsum("ij,ij->j", v, v), 0.0, None)
+    return mean, np.sqrt(var)[:, None] * scale[None, :]
 
 
 def normalized_archive(archive: dict[Architecture, tuple[float, ...]]) -> tuple[list[Architecture], np.ndarray]:

@@ -2,8 +2,9 @@
 
 ``mo_surrogate`` is model-based Pareto search in the spirit of SMS-EGO (Ponweiser et al., PPSN 2008)
 and of BANANAS-style candidate generation (White et al., AAAI 2021): after a random start, every
-ask fits one Gaussian process per objective (scikit-learn, fixed Matern kernel on the space's
-one-hot encoding, so a fit is one Cholesky) on the *observed* results only, scores a pool of
+ask fits one Gaussian process per objective (fixed Matern kernel on the space's one-hot encoding,
+the model of scikit-learn's ``GaussianProcessRegressor``; the objectives share one Cholesky
+factor) on the *observed* results only, scores a pool of
 candidates - by default every unseen one-step neighbour of the current front, which makes it a
 model-ordered Pareto local search (optionally also two-step mutations of front members and
 uniform random samples) - and proposes the candidate with the largest expected hypervolume
@@ -48,13 +49,14 @@ from nasforge.evaluators.base import Observation
 from nasforge.pareto import hypervolume_improvement, pareto_mask
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
-from nasforge.strategies._common import fixed_kernel_gp, normalized_archive, single_thread_blas
+from nasforge.strategies._common import fixed_kernel_gp, gp_posterior, normalized_archive, single_thread_blas
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy
 
 __all__ = ["ACQUISITIONS", "REFERENCES", "MOSurrogate"]
 
 REFERENCES = ("two-point", "quantile")
 ACQUISITIONS = ("ehvi", "mean")
+_TINY = 1e-12  # improvements below this (normalized units squared) are rounding error, not gains
 
 
 @STRATEGIES.register("mo_surrogate",
@@ -151,6 +153,10 @@ class MOSurrogate(Strategy):
     def _gp(self, X: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
         return fixed_kernel_gp(X, y, length_scale=self.length_scale, noise=self.noise)
 
+    def _posterior(self, X: np.ndarray, Y: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The objectives' GP posterior means and stds at ``Xc`` (one fit shared by the columns of ``Y``)."""
+        return gp_posterior(X, Y, Xc, length_scale=self.length_scale, noise=self.noise)
+
     def _candidates(self, front: list[Architecture], rng: np.random.Generator) -> list[Architecture]:
         cands: dict[Architecture, None] = {}  # ordered and unique
         for parent in front:
@@ -173,7 +179,6 @@ class MOSurrogate(Strategy):
         if self.n_asked < self.n_init or len(self.archive) < 2:
             return self.random_unseen(n, rng)
         archs, norm = normalized_archive(self.archive)
-        width = norm.shape[1]
         on_front = pareto_mask(norm)
         front_archs = [archs[i] for i in np.flatnonzero(on_front)]
         cands = self._candidates(front_archs, rng)
@@ -181,10 +186,8 @@ class MOSurrogate(Strategy):
             return self.random_unseen(n, rng)
         X = np.stack([self._enc(a) for a in archs])
         Xc = np.stack([self._enc(a) for a in cands])
-        mean, std = np.zeros((len(cands), width)), np.zeros((len(cands), width))
         with single_thread_blas():
-            for j in range(width):
-                mean[:, j], std[:, j] = self._gp(X, norm[:, j]).predict(Xc, return_std=True)
+            mean, std = self._posterior(X, norm, Xc)
             p_ok = self._feasibility(Xc)
         mean += self.beta * std
         if self.acquisition == "ehvi":  # Monte Carlo draws of every candidate's objective vector
@@ -193,13 +196,20 @@ class MOSurrogate(Strategy):
             draws = mean[None]
         refs = self.references(norm, on_front)
         front = norm[on_front]
+        # the improvement is monotone in the point, so a candidate whose best draw (per objective) adds
+        # nothing has no gain in any draw: only the others are scored (the result is the same)
+        top = draws.max(axis=0)
+        live = np.flatnonzero(sum(hypervolume_improvement(front, top, r) for r in refs) > _TINY)
         out: list[Asked] = []
         alive = np.ones(len(cands), dtype=bool)
         for _ in range(min(n, len(cands))):
-            gain = np.mean([sum(hypervolume_improvement(front, d, r) for r in refs) for d in draws], axis=0) * p_ok
+            gain = np.zeros(len(cands))
+            if len(live):
+                gain[live] = np.mean([sum(hypervolume_improvement(front, d[live], r) for r in refs) for d in draws],
+                                     axis=0) * p_ok[live]
             # no expected gain anywhere: the smallest additive shift that makes a candidate non-dominated
             shift = (front[None, :, :] - mean[:, None, :]).min(axis=2).max(axis=1)
-            key = np.where(gain > 0, gain, -np.maximum(shift, 0.0) - (1.0 - p_ok) - 1e-12)
+            key = np.where(gain > _TINY, gain, -np.maximum(shift, 0.0) - (1.0 - p_ok) - 1e-12)
             key[~alive] = -np.inf
             best = int(np.argmax(key))
             alive[best] = False

@@ -66,17 +66,12 @@ def test_mo_surrogate_registration_and_bad_settings() -> None:
         make_strategy("mo_surrogate", SPACE, std_scale=-1.0)
 
 
-class _FixedModel:
-    """Stands in for a GP: candidate 0 is predicted just behind the front and surely so, candidate 1
+def _fixed_posterior(behind: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stands in for the GPs: candidate 0 is predicted just behind the front and surely so, candidate 1
     further behind but uncertain, every other candidate far behind and surely so."""
-
-    def __init__(self, behind: np.ndarray) -> None:
-        self.behind = behind
-
-    def predict(self, xc: np.ndarray, return_std: bool = False):  # type: ignore[no-untyped-def]
-        mean, std = np.full(len(xc), -5.0), np.zeros(len(xc))
-        mean[:2], std[1] = self.behind, 0.5
-        return (mean, std) if return_std else mean
+    mean, std = np.full((n, 2), -5.0), np.zeros((n, 2))
+    mean[:2], std[1] = behind, 0.5
+    return mean, std
 
 
 @pytest.mark.parametrize("acquisition, pick", [("mean", 0), ("ehvi", 1)])
@@ -90,9 +85,8 @@ def test_mo_surrogate_ehvi_prefers_an_uncertain_chance_to_a_sure_miss(acquisitio
     cands = s._candidates(front, np.random.default_rng(0))
     # (objective 0, objective 1): candidate 0 at (0.3, 0.6), 0.033 behind the front cell (1/3, 2/3);
     # candidate 1 at (0.2, 0.5), 0.133 behind it
-    behind = {0: np.array([0.3, 0.2]), 1: np.array([0.6, 0.5])}
-    calls = iter(range(2))
-    monkeypatch.setattr(s, "_gp", lambda x, y: _FixedModel(behind[next(calls)]))
+    behind = np.array([[0.3, 0.6], [0.2, 0.5]])
+    monkeypatch.setattr(s, "_posterior", lambda x, y, xc: _fixed_posterior(behind, len(xc)))
     assert s.ask(1)[0] == cands[pick]
 
 
@@ -159,3 +153,19 @@ def test_cli_search_with_mo_surrogate_lists_the_front(nb201_csv: Path, tmp_path:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["pareto"] and all({"arch", "metrics"} <= set(p) for p in data["pareto"])
+
+
+def test_gp_posterior_is_scikit_learns_model_with_one_shared_fit() -> None:
+    """The shared-Cholesky posterior equals fitting scikit-learn's GP per objective (mean and std)."""
+    from nasforge.strategies._common import fixed_kernel_gp, gp_posterior
+
+    rng = np.random.default_rng(3)
+    x = (rng.random((60, 30)) < 0.2).astype(float)
+    y = np.stack([x[:, :5].sum(axis=1) + rng.normal(0, 0.1, 60), rng.random(60), np.zeros(60)], axis=1)
+    xc = (rng.random((500, 30)) < 0.2).astype(float)
+    mean, std = gp_posterior(x, y, xc, length_scale=2.0, noise=0.05)
+    assert mean.shape == std.shape == (500, 3)
+    for j in range(3):  # the constant column too (scikit-learn then leaves the targets unscaled)
+        m, s = fixed_kernel_gp(x, y[:, j], length_scale=2.0, noise=0.05).predict(xc, return_std=True)
+        np.testing.assert_allclose(mean[:, j], m, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(std[:, j], s, rtol=0, atol=1e-9)
