@@ -49,7 +49,7 @@ from nasforge.evaluators.base import Observation
 from nasforge.pareto import hypervolume_improvement, pareto_mask
 from nasforge.registry import unknown_name_message
 from nasforge.spaces.base import SearchSpace
-from nasforge.strategies._common import fixed_kernel_gp, gp_posterior, normalized_archive, single_thread_blas
+from nasforge.strategies._common import gp_posterior, normalized_archive, single_thread_blas
 from nasforge.strategies.base import STRATEGIES, Asked, Strategy
 
 __all__ = ["ACQUISITIONS", "REFERENCES", "MOSurrogate"]
@@ -150,9 +150,6 @@ class MOSurrogate(Strategy):
             v = self._enc_cache[arch] = np.asarray(self.space.encode(arch, self.encoding), dtype=np.float64)
         return v
 
-    def _gp(self, X: np.ndarray, y: np.ndarray):  # type: ignore[no-untyped-def]
-        return fixed_kernel_gp(X, y, length_scale=self.length_scale, noise=self.noise)
-
     def _posterior(self, X: np.ndarray, Y: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The objectives' GP posterior means and stds at ``Xc`` (one fit shared by the columns of ``Y``)."""
         return gp_posterior(X, Y, Xc, length_scale=self.length_scale, noise=self.noise)
@@ -242,5 +239,6 @@ class MOSurrogate(Strategy):
         labels = np.array([self.feasible[a] for a in told], dtype=np.float64)
         if labels.all() or not labels.any():
             return np.ones(len(Xc))
-        model = self._gp(np.stack([self._enc(a) for a in told]), labels)
-        return np.clip(model.predict(Xc), 0.0, 1.0)
+        mean, _ = gp_posterior(np.stack([self._enc(a) for a in told]), labels, Xc, length_scale=self.length_scale,
+                               noise=self.noise)
+        return np.clip(mean[:, 0], 0.0, 1.0)
