@@ -32,11 +32,15 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(PY) -m nasforge.demo
 
+# Datasets the package does not ship (text, fsdd, nb101 records, the NB201 source CSVs) are read by
+# the tests from $NASFORGE_DATA: ../shared/data when it exists, else the caller's own value.
+DATA_ROOT := $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(NASFORGE_DATA))
+
 test: setup
-	$(PY) -m pytest -q
+	NASFORGE_DATA="$(DATA_ROOT)" $(PY) -m pytest -q
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	NASFORGE_DATA="$(DATA_ROOT)" $(PY) -m pytest -q -m "not slow"
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

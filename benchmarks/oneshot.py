@@ -139,7 +139,7 @@ def main() -> None:
     import torch
 
     from nasforge.data.datasets import load_dataset
-    from nasforge.evaluators.tabular import find_nb201_dir, load_table
+    from nasforge.evaluators.nb201_data import load_packaged_nb201
     from nasforge.spaces import get_space
 
     t_start = time.perf_counter()
@@ -215,7 +215,7 @@ def main() -> None:
         results.sort(key=lambda r: (r["kind"], r.get("method", ""), r.get("seed", 0)))
     standalone = {r["arch"]: r for r in results if r["kind"] == "_train_job"}
     pop = [standalone[a]["test_acc"] for a in randoms]
-    table = load_table(str(find_nb201_dir() / "nb201_core.csv"))
+    table = load_packaged_nb201()
     c10 = table.column("c10_test_acc_200")
 
     def nb201_c10(a: str) -> float:

@@ -24,12 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 OPTUNA_SCRIPT = r"""
-import csv, sys, optuna
-from nasforge.evaluators.tabular import find_nb201_dir
+import sys, optuna
+from nasforge.evaluators.nb201_data import load_packaged_nb201
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-path = find_nb201_dir() / "nb201_core.csv"
-with open(path) as fh:
-    table = {r["arch_str"]: float(r["c10_valid_acc_12"]) for r in csv.DictReader(fh)}
+nb201 = load_packaged_nb201()
+table = dict(zip(nb201.arch_strs, nb201.column("c10_valid_acc_12").tolist()))
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 EDGES = ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"]
 def objective(trial):

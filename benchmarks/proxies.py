@@ -3,8 +3,8 @@
 Scores ``--n`` NB201 architectures (a seeded uniform sample, connected or not) with nasforge's
 zero-cost proxies, computed on real untrained NB201 networks (``--channels``/``--cells``) and one
 real minibatch of ``--dataset`` images, and prints each proxy's Spearman rank correlation with
-``c10_valid_acc_200`` next to that of the precomputed ``naswot_score`` column of
-``nb201_merged.csv`` (NASWOT v1 on CIFAR-10 with full-size networks), over the same
+``c10_valid_acc_200`` next to that of the precomputed ``naswot_score`` column of the packaged
+NB201 table (NASWOT v1 on CIFAR-10 with full-size networks), over the same
 architectures and over all of them. Nothing is written to the repository.
 
 Run (under the shared CPU lock; about 5 minutes on one core):
@@ -43,17 +43,13 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from nasforge.evaluators.tabular import find_nb201_dir, load_table
+    from nasforge.evaluators.nb201_data import load_packaged_nb201
     from nasforge.proxies import ZeroCostEvaluator
     from nasforge.spaces import get_space
 
     torch.set_num_threads(1)
     space = get_space("nb201")
-    data_dir = find_nb201_dir()
-    if data_dir is None:
-        print("NB201 data not found", file=sys.stderr)
-        return 2
-    merged = load_table(str(data_dir / "nb201_merged.csv"))
+    merged = load_packaged_nb201()
     rng = np.random.default_rng(args.seed)
     rows = rng.choice(len(merged), size=min(args.n, len(merged)), replace=False)
     ev = ZeroCostEvaluator(space, args.dataset, batch_size=args.batch_size, seed=args.seed,

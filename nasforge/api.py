@@ -96,7 +96,8 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
         from nasforge.evaluators.tabular import TabularBenchmark
 
         return TabularBenchmark(space, ev.get("file"), dataset=ev.get("dataset", "cifar10"), signal=ev.get("signal"),
-                                report=ev.get("report"), extra=ev.get("extra", ()))
+                                report=ev.get("report"), extra=ev.get("extra", ()),
+                                require_cost=(spec.get("budget") or {}).get("seconds") is not None)
     if ev["kind"] == "train":
         from nasforge.evaluators.training import TrainConfig, TrainingEvaluator
 

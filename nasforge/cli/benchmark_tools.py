@@ -15,7 +15,7 @@ def register(cli: click.Group) -> None:
     @benchmark.command(name="import-nb201")
     @click.argument("source", type=click.Path())
     @click.option("--out", default="~/.cache/nasforge/nb201", show_default=True,
-                  help="Folder to write nb201_core.csv into (nasforge looks here by default).")
+                  help="Folder to write nb201_core.csv into (use it with --benchmark-file or $NASFORGE_NB201_DIR).")
     @handle_errors
     def import_nb201_cmd(source: str, out: str) -> None:
         """Convert the official NATS-Bench/NAS-Bench-201 file SOURCE (needs `pip install nats_bench`)."""

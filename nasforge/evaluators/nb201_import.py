@@ -1,13 +1,15 @@
 """Convert the official NAS-Bench-201 / NATS-Bench (topology) files into nasforge's CSV.
 
-Outside this repository the ``../shared/data/nb201`` CSVs are not there. Users who have the official
-benchmark file (``NATS-tss-v1_0-3ffb9-simple`` or ``NAS-Bench-201-v1_1-096897.pth``) convert it once with::
+nasforge ships a NAS-Bench-201 table (:mod:`nasforge.evaluators.nb201_data`). Users who want the
+official benchmark file instead (``NATS-tss-v1_0-3ffb9-simple`` or ``NAS-Bench-201-v1_1-096897.pth``)
+convert it once with::
 
     pip install nats_bench
     nasforge benchmark import-nb201 PATH/TO/NATS-tss-v1_0-3ffb9-simple --out ~/.cache/nasforge/nb201
 
 which reads it through the official API (``nats_bench.create(path, "tss")``) and writes ``nb201_core.csv`` with
-the columns the ``nb201`` benchmark uses; nasforge then finds it in ``~/.cache/nasforge/nb201``.
+the columns the ``nb201`` benchmark uses; searches then use it with ``--benchmark-file
+~/.cache/nasforge/nb201/nb201_core.csv`` or ``NASFORGE_NB201_DIR=~/.cache/nasforge/nb201``.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def test_same_seed_gives_same_result(tmp_path, nb201_csv) -> None:
     (["search", "--benchmark", "nb2"], "unknown benchmark 'nb2'"),
     (["train", "--arch", "|nor_conv_3x3~0|+|conv_9x9~0|none~1|+|none~0|none~1|none~2|"], "conv_9x9"),
     (["train", "--arch", "|nor_conv_3x3~0|+|none~0|"], "3 nodes"),
-    (["search", "--benchmark", "nb201", "--benchmark-file", "/nonexistent/nb.csv"], "shared/data/nb201"),
+    (["search", "--benchmark", "nb201", "--benchmark-file", "/nonexistent/nb.csv"], "import-nb201"),
     (["search", "--benchmark", "nb201", "--signal", "c10_test_acc_200"], "test column"),
     (["search", "--benchmark", "nb201", "--param", "population_size=0"], "sample_size <= population_size"),
     (["search", "--benchmark", "nb201", "--param", "pop=3"], "has no parameter(s) ['pop']"),
@@ -62,8 +62,8 @@ def test_bad_input_one_line_exit_2(tmp_path, args, fragment) -> None:
 def test_missing_benchmark_data_says_where_it_comes_from(tmp_path) -> None:
     out = run_cli("search", "--benchmark", "nb201", "--storage", str(tmp_path / "x.db"), cwd=tmp_path,
                   env={"NASFORGE_NB201_DIR": str(tmp_path / "none"), "HOME": str(tmp_path)})
-    # the repo copy in ../shared is still found; a bogus explicit file is not
-    assert out.returncode == 0
+    # a data folder named by the variable must exist: no silent fallback to the packaged table
+    assert out.returncode == 2 and "NASFORGE_NB201_DIR" in out.stderr and "ships with nasforge" in out.stderr
     out = run_cli("search", "--benchmark", "nb201", "--benchmark-file", str(tmp_path / "nb.csv"),
                   "--storage", str(tmp_path / "y.db"), cwd=tmp_path)
     assert out.returncode == 2 and "--benchmark-file" in out.stderr and "import-nb201" in out.stderr
