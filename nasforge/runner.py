@@ -299,6 +299,7 @@ class Runner:
         self._best_top = -math.inf
         self._best_score = -math.inf
         self._best_seen = 0
+        self._best_list: list[TrialRecord] | None = None
 
     # ------------------------------------------------------------------ bookkeeping
     def _observe(self, result: Result) -> Observation:
@@ -478,8 +479,9 @@ class Runner:
         With several fidelities, only trials at the highest fidelity reached are compared: a
         12-epoch and a 200-epoch accuracy are not on one scale.
         """
-        if self._best_seen > len(self.records):  # records were replaced: start again
+        if self.records is not self._best_list or self._best_seen > len(self.records):  # replaced: start again
             self._best, self._best_top, self._best_score, self._best_seen = None, -math.inf, -math.inf, 0
+            self._best_list = self.records
         for t in self.records[self._best_seen:]:
             self._consider(t)
         self._best_seen = len(self.records)
