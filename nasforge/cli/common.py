@@ -73,13 +73,13 @@ def echo_json(data: Any) -> None:
 
 
 def print_table(rows: Sequence[Sequence[str]], title: str | None = None) -> None:
-    """A table on stdout (rich when available)."""
+    """A table on stdout. Long cells (architecture strings, errors) wrap onto more lines; nothing is cut."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
     for h in rows[0]:
-        table.add_column(str(h))
+        table.add_column(str(h), overflow="fold")
     for r in rows[1:]:
         table.add_row(*[str(c) for c in r])
     Console().print(table)
