@@ -323,6 +323,9 @@ class Store:
                            (name, json.dumps(spec), now, now, owner, now if owner else None))
         except StorageError as exc:
             if "UNIQUE" in str(exc):
+                row = self._rows("SELECT owner, heartbeat FROM experiments WHERE name = ?", (name,))
+                if row and lease_alive(row[0][0], row[0][1]):
+                    raise ExperimentLockedError(_locked_message(name, row[0][0], self.path)) from None
                 raise InvalidConfigError(
                     f"an experiment named '{name}' already exists in {self.path}; "
                     f"use `nasforge resume {name}` or choose another --name"
