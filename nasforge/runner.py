@@ -394,7 +394,7 @@ class Runner:
         if self.store is None or self._experiment_id is None:
             return
         try:
-            self.store.interrupt_trials(self._experiment_id)
+            self.store.interrupt_trials(self._experiment_id, owner=self.owner)
         except StorageError as exc:  # the stop goes on; such trials stay 'running' and are rerun all the same
             log.warning("could not mark the trials in flight interrupted: %s", exc)
 
@@ -429,7 +429,7 @@ class Runner:
                     tid = None
                     if self.store is not None and self._experiment_id is not None:
                         tid = self.store.start_trial(self._experiment_id, number, self.exp.space.to_string(sug.arch),
-                                                     sug.arch.key, sug.fidelity)
+                                                     sug.arch.key, sug.fidelity, owner=self.owner)
                 fut = self.executor.submit(evaluate_safely, self.exp.evaluator, sug.arch, sug.fidelity)
                 in_flight[fut] = (number, tid, sug, time.time())
             if not in_flight:
@@ -455,10 +455,10 @@ class Runner:
             # The paper's protocol: a query that would end after the budget never happened.
             self._stop_reason = "budget"
             if self.store is not None and tid is not None:
-                self.store.finish_trial(tid, result, counted=False)
+                self.store.finish_trial(tid, result, counted=False, owner=self.owner)
             return
         if self.store is not None and tid is not None:
-            self.store.finish_trial(tid, result)  # durable before the strategy hears of it
+            self.store.finish_trial(tid, result, owner=self.owner)  # durable before the strategy hears of it
         record = self._record(number, sug, result, started)
         self.records.append(record)
         self._cost += result.cost

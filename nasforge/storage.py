@@ -413,9 +413,23 @@ class Store:
                        "WHERE id = ? AND owner = ?", (status, time.time(), experiment_id, owner))
 
     # ------------------------------------------------------------------ trials
-    def start_trial(self, experiment_id: int, number: int, arch: str, arch_key: str, fidelity: float | None) -> int:
-        """Record a trial as running (committed); returns its row id."""
+    def _check_owner(self, db: sqlite3.Connection, experiment_id: int, owner: str | None) -> None:
+        if owner is None:
+            return
+        row = db.execute("SELECT owner, name FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
+        if row is None or row[0] != owner:
+            raise ExperimentLockedError(
+                f"experiment '{row[1] if row else experiment_id}' in {self.path} was taken over by another process "
+                f"({row[0] if row else 'deleted'}) after this one stalled; this runner stops")
+
+    def start_trial(self, experiment_id: int, number: int, arch: str, arch_key: str, fidelity: float | None,
+                    *, owner: str | None = None) -> int:
+        """Record a trial as running (committed); returns its row id.
+
+        With ``owner``, the write happens only while that owner holds the experiment's lease.
+        """
         with self._tx() as db:
+            self._check_owner(db, experiment_id, owner)
             cur = db.execute(
                 "INSERT INTO trials (experiment_id, number, arch, arch_key, fidelity, status, started) "
                 "VALUES (?, ?, ?, ?, ?, 'running', ?)",
@@ -428,10 +442,16 @@ class Store:
         with self._tx() as db:
             db.execute("UPDATE trials SET started = ?, status = 'running' WHERE id = ?", (time.time(), trial_id))
 
-    def finish_trial(self, trial_id: int, result: Result, *, counted: bool = True) -> None:
-        """Store a finished trial's result (committed). ``counted=False`` stores it as over budget."""
+    def finish_trial(self, trial_id: int, result: Result, *, counted: bool = True, owner: str | None = None) -> None:
+        """Store a finished trial's result (committed). ``counted=False`` stores it as over budget.
+
+        With ``owner``, the write happens only while that owner holds the experiment's lease.
+        """
         status = result.status if counted else Status.OVER_BUDGET
         with self._tx() as db:
+            if owner is not None:
+                exp_id = db.execute("SELECT experiment_id FROM trials WHERE id = ?", (trial_id,)).fetchone()
+                self._check_owner(db, exp_id[0] if exp_id else -1, owner)
             order = None
             if counted:
                 order = db.execute(
@@ -458,9 +478,16 @@ class Store:
         """number -> row id."""
         return dict(self._rows("SELECT number, id FROM trials WHERE experiment_id = ?", (experiment_id,)))
 
-    def interrupt_trials(self, experiment_id: int) -> int:
-        """Mark the experiment's unfinished trials ``interrupted`` (rerun on resume); returns how many."""
+    def interrupt_trials(self, experiment_id: int, *, owner: str | None = None) -> int:
+        """Mark the experiment's unfinished trials ``interrupted`` (rerun on resume); returns how many.
+
+        With ``owner``, nothing changes unless that owner still holds the experiment's lease.
+        """
         with self._tx() as db:
+            if owner is not None:
+                row = db.execute("SELECT owner FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
+                if row is None or row[0] != owner:
+                    return 0
             return int(db.execute("UPDATE trials SET status = 'interrupted' WHERE experiment_id = ? AND "
                                   "status = 'running' AND finished IS NULL", (experiment_id,)).rowcount)
 

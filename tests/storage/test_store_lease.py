@@ -213,3 +213,24 @@ def test_incremental_best_equals_best_trial(seed) -> None:
         assert runner.best() is best_trial(records[:k], Objective("val_acc"), runner._feasible)
     runner.records = records[:50]  # replaced by a shorter list: recomputed
     assert runner.best() is best_trial(records[:50], Objective("val_acc"), runner._feasible)
+
+
+def test_a_runner_whose_lease_was_taken_over_stops_writing(tmp_path) -> None:
+    class TakeOver(_StopAt):
+        """On its 3rd call, another process takes the lease (as after this runner stalled)."""
+
+        def evaluate(self, arch, fidelity=None):
+            self.calls += 1
+            if self.calls == 3:
+                with Store(db) as other:
+                    other.db.execute("UPDATE experiments SET owner = 'elsewhere.invalid:1:ff', heartbeat = ?",
+                                     (time.time(),))
+            return Result.ok({"val_acc": 1.0}, cost=1.0)
+
+    db = tmp_path / "t.db"
+    with Store(db) as store:
+        with pytest.raises(ExperimentLockedError, match="taken over"):
+            Runner(_exp(TakeOver(None), 10), store).run()
+        rec = store.get_experiment("e")
+        assert rec.owner == "elsewhere.invalid:1:ff"  # the new owner's lease is left alone
+        assert [t.status for t in store.trials(rec.id)] == ["ok", "ok", "running"]
