@@ -9,6 +9,13 @@ Contract:
   ``durability="full"`` makes every commit fsync as well.
 - Several processes may write to one file at once (each write is one short transaction and
   waits up to ``timeout`` seconds for the lock). A ``Store`` object is for one thread.
+- One runner per experiment: a runner takes the experiment's lease (``owner``, ``heartbeat``
+  columns) in one transaction and refreshes the heartbeat from a thread with its own connection
+  (:class:`nasforge.runner.Lease`). A lease whose heartbeat is older than :func:`stale_seconds`,
+  or whose process on this host is gone, is stale and may be taken over. The reported status is
+  ``running`` only under a live lease, else ``interrupted`` or ``finished``.
+- ``Store(path, read_only=True)`` never creates or changes a file; a file that is not a nasforge
+  store, or that SQLite cannot read, raises :class:`StorageError` naming it.
 """
 
 from __future__ import annotations
