@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nasforge.errors import InvalidConfigError, UnknownNameError
+from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
 from nasforge.evaluators.base import Evaluator, parse_objectives
 from nasforge.registry import Registry, unknown_name_message
 from nasforge.runner import Budget, Constraint, Experiment, Runner, SearchSummary
@@ -125,9 +125,12 @@ def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experi
                       dict(spec), constraints)
 
 
-def open_store(storage: str | None, durability: str = "normal") -> Store:
-    """Open the store at ``storage`` (default ``nasforge.db`` in the working directory)."""
-    return Store(storage or "nasforge.db", durability=durability)
+def open_store(storage: str | None, durability: str = "normal", *, read_only: bool = False) -> Store:
+    """Open the store at ``storage`` (default ``nasforge.db`` in the working directory).
+
+    ``read_only=True`` opens an existing store without changing it (see :class:`Store`).
+    """
+    return Store(storage or "nasforge.db", durability=durability, read_only=read_only)
 
 
 def search(*, storage: str | None = None, name: str | None = None, progress: Any = None, executor: Any = None,
@@ -144,9 +147,25 @@ def search(*, storage: str | None = None, name: str | None = None, progress: Any
         store.create_experiment(exp.name, spec)
     try:
         return Runner(exp, store, executor=executor, progress=progress).run()
+    except Exception:
+        if store is not None:  # an experiment that failed before its first trial is not left behind
+            discard_if_empty(store, exp.name)
+        raise
     finally:
         if store is not None:
             store.close()
+
+
+def discard_if_empty(store: Store, name: str) -> bool:
+    """Delete experiment ``name`` if it has no trial (a search that failed while starting); True if deleted."""
+    try:
+        rec = store.get_experiment(name)
+        if store.trials(rec.id):
+            return False
+        store.delete_experiment(name)
+    except NasforgeError:
+        return False
+    return True
 
 
 def resume(name: str, *, storage: str | None = None, progress: Any = None, executor: Any = None,

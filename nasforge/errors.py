@@ -10,11 +10,13 @@ from __future__ import annotations
 __all__ = [
     "BenchmarkDataError",
     "DatasetUnavailableError",
+    "ExperimentLockedError",
     "ExperimentNotFoundError",
     "InvalidArchitectureError",
     "InvalidConfigError",
     "NasforgeError",
     "NotFittedError",
+    "SearchInterrupted",
     "StorageError",
     "TrialFailedError",
     "UnknownNameError",
@@ -68,3 +70,31 @@ class TrialFailedError(NasforgeError):
 
 class NotFittedError(NasforgeError, AttributeError):
     """An estimator was used before ``fit``."""
+
+
+class ExperimentLockedError(StorageError):
+    """Another live process runs this experiment (it holds the experiment's lease)."""
+
+
+class SearchInterrupted(KeyboardInterrupt):  # noqa: N818 - an interrupt, not an error
+    """A search stopped by Ctrl-C (SIGINT) or SIGTERM after recording its state.
+
+    It derives from ``KeyboardInterrupt`` so ``except Exception`` never swallows it.
+
+    Attributes:
+        experiment: the experiment's name.
+        storage: the store file (None for in-memory searches).
+        signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
+    """
+
+    def __init__(self, experiment: str, storage: str | None, signal_name: str = "SIGINT") -> None:
+        self.experiment = experiment
+        self.storage = storage
+        self.signal_name = signal_name
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        where = f" --storage {self.storage}" if self.storage and self.storage != "nasforge.db" else ""
+        return (f"interrupted ({self.signal_name}): experiment '{self.experiment}' stopped; finished trials are "
+                f"stored and the trial in flight will be rerun. Continue with: nasforge resume "
+                f"{self.experiment}{where}")

@@ -4,7 +4,8 @@
 the search curve (each trial's objective and the best so far), the best so far against charged
 time (with the hidden report metric of the best-so-far architecture when there is one), the
 distribution of accuracies, a drawing of the best architecture (the NB201 cell as a DAG; other
-spaces as their list of choices) and, with several objectives, the Pareto front. The page has no
+spaces as their list of choices), the learning curves of the best trials (when trials stored
+them, as real training does) and, with several objectives, the Pareto front. The page has no
 scripts or styles from elsewhere (it opens offline); images are files next to it, referenced by
 relative paths, so the folder can be moved or zipped as a whole.
 
@@ -137,6 +138,39 @@ def _plot_distribution(records: Sequence[TrialRecord], metrics: Sequence[str], p
     ax.set_title("distribution over evaluated architectures")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    save_figure(fig, path, dpi=100)
+
+
+def _curve_trials(records: Sequence[TrialRecord], obj: Objective, k: int = 5) -> list[TrialRecord]:
+    """The ``k`` best successful trials that carry a learning curve (``info["curve"]``), best first."""
+    with_curve = [t for t in records if t.status == Status.OK and t.info.get("curve") and obj.metric in t.metrics
+                  and not math.isnan(t.metrics[obj.metric])]
+    return sorted(with_curve, key=lambda t: -obj.score(t.metrics[obj.metric]))[:k]
+
+
+def _plot_learning_curves(trials: Sequence[TrialRecord], obj: Objective, path: Path) -> None:
+    plt = pyplot()
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for i, t in enumerate(trials):
+        curve = t.info["curve"]
+        color = f"C{i}"
+        epochs = [c["epoch"] for c in curve]
+        label = f"trial {t.number} ({obj.metric} {t.metrics[obj.metric]:.4g})"
+        ax_loss.plot(epochs, [c.get("train_loss") for c in curve], "-o", ms=3, color=color, label=label)
+        ax_acc.plot(epochs, [c.get("train_acc") for c in curve], "-o", ms=3, color=color, label=f"trial {t.number} "
+                    "train")
+        val = [(c["epoch"], c["val_acc"]) for c in curve if c.get("val_acc") is not None]
+        if val:
+            ax_acc.plot(*zip(*val), "s", ms=7, color=color, mfc="none", label=f"trial {t.number} validation")
+        ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("training loss")
+    ax_loss.set_title("training loss")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy (%)")
+    ax_acc.set_title("accuracy: training (lines), validation (squares)")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    ax_loss.legend(fontsize=7)
     save_figure(fig, path, dpi=100)
 
 
@@ -278,6 +312,13 @@ def write_report(store: Store, name: str, out_dir: str | Path) -> Path:
                           title=best.arch if len(best.arch) < 110 else "")
         figures.append(("best_cell.png", "Best architecture",
                         f"Trial {best.number}: {best.arch}"))
+    curve_trials = _curve_trials(records, obj)
+    if curve_trials:
+        _plot_learning_curves(curve_trials, obj, out / "learning_curves.png")
+        figures.append(("learning_curves.png", "Learning curves",
+                        f"Per-epoch training loss and accuracy of the {len(curve_trials)} best trials by "
+                        f"{obj.metric}; squares: validation accuracy where it was measured. "
+                        "`nasforge trials NAME --trial N` prints a trial's curve and log."))
     if len(objectives) > 1:
         _plot_pareto(records, objectives, summary.pareto, out / "pareto.png")
         figures.append(("pareto.png", "Pareto front",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -19,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from nasforge.arch import Architecture
-from nasforge.errors import InvalidConfigError
+from nasforge.errors import ExperimentNotFoundError, InvalidConfigError, SearchInterrupted, StorageError
 from nasforge.evaluators.base import Evaluator, Objective, Observation, Result, Status
 from nasforge.spaces.base import SearchSpace
-from nasforge.storage import Store, TrialRecord
+from nasforge.storage import Store, TrialRecord, new_owner, stale_seconds
 from nasforge.strategies.base import Strategy, Suggestion, as_suggestion
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "Constraint",
     "Experiment",
     "InlineExecutor",
+    "Lease",
     "Runner",
     "SearchSummary",
     "best_trial",
@@ -204,6 +207,66 @@ def best_trial(records: Sequence[TrialRecord], objective: Objective,
     return best
 
 
+class Lease:
+    """This runner's lease on its experiment, kept alive by a heartbeat thread.
+
+    Like Optuna's heartbeat: a daemon thread with its own SQLite connection refreshes
+    ``experiments.heartbeat`` every ``interval`` seconds (default: 10, or a quarter of the stale
+    threshold when that is shorter). If another process took the lease over (after this one
+    stalled past the threshold), :attr:`lost` becomes True and the runner stops.
+    """
+
+    def __init__(self, store: Store, experiment_id: int, owner: str, interval: float | None = None) -> None:
+        self.store = store
+        self.experiment_id = experiment_id
+        self.owner = owner
+        self.interval = interval if interval is not None else min(10.0, stale_seconds() / 4)
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last = time.time()
+
+    def start(self) -> None:
+        if self.store.path == ":memory:":
+            return  # one connection only: refreshed from the loop (beat_if_due)
+        self._thread = threading.Thread(target=self._beat_loop, name="nasforge-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _beat_loop(self) -> None:
+        try:
+            db = sqlite3.connect(self.store.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:  # pragma: no cover - the store was just opened
+            log.warning("heartbeat: cannot open %s: %s", self.store.path, exc)
+            return
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    n = db.execute("UPDATE experiments SET heartbeat = ? WHERE id = ? AND owner = ?",
+                                   (time.time(), self.experiment_id, self.owner)).rowcount
+                except sqlite3.Error as exc:  # a busy or flaky disk: try again next beat
+                    log.warning("heartbeat of %s failed: %s", self.store.path, exc)
+                    continue
+                if n == 0:
+                    self.lost = True
+                    log.error("lost the lease on experiment %d in %s", self.experiment_id, self.store.path)
+                    return
+        finally:
+            db.close()
+
+    def beat_if_due(self) -> None:
+        """Refresh the heartbeat from the calling thread (in-memory stores have no thread)."""
+        if self._thread is None and time.time() - self._last >= self.interval:
+            self._last = time.time()
+            with self.store._tx() as db:
+                db.execute("UPDATE experiments SET heartbeat = ? WHERE id = ? AND owner = ?",
+                           (self._last, self.experiment_id, self.owner))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+
 class Runner:
     """Run one experiment to its budget, persisting every trial.
 
@@ -229,6 +292,14 @@ class Runner:
         self._number = 0
         self._cost = 0.0
         self._stop_reason: str | None = None
+        self.owner = new_owner()
+        self._lease: Lease | None = None
+        # the incumbent, kept up to date per finished trial (O(1)); see best()
+        self._best: TrialRecord | None = None
+        self._best_top = -math.inf
+        self._best_score = -math.inf
+        self._best_seen = 0
+        self._best_list: list[TrialRecord] | None = None
 
     # ------------------------------------------------------------------ bookkeeping
     def _observe(self, result: Result) -> Observation:
@@ -249,10 +320,11 @@ class Runner:
             self._experiment_id = None
             return []
         try:
-            rec = self.store.get_experiment(self.exp.name)
-        except KeyError:
-            rec = self.store.create_experiment(self.exp.name, self.exp.spec)
+            rec = self.store.acquire_lease(self.exp.name, self.owner)
+        except ExperimentNotFoundError:
+            rec = self.store.create_experiment(self.exp.name, self.exp.spec, owner=self.owner)
         self._experiment_id = rec.id
+        self._lease = Lease(self.store, rec.id, self.owner)
         trials = self.store.trials(rec.id)
         ids = self.store.trial_ids(rec.id)
         told = sorted((t for t in trials if t.tell_order is not None), key=lambda t: t.tell_order or 0)
@@ -266,8 +338,9 @@ class Runner:
         self.exp.strategy.restore(history, n_asked=self._number)
         if any(t.status == Status.OVER_BUDGET for t in trials):
             self._stop_reason = "budget"
+        # 'running' rows were in flight when a runner died; 'interrupted' ones when it was stopped
         return [(t.number, ids[t.number], Suggestion(Architecture.from_key(t.arch_key), t.fidelity))
-                for t in trials if t.status == Status.RUNNING]
+                for t in trials if t.status in (Status.RUNNING, "interrupted")]
 
     def _budget_left(self, in_flight: int, t0: float) -> bool:
         b = self.exp.budget
@@ -286,50 +359,94 @@ class Runner:
         """Run until the budget is spent; returns the summary."""
         t0 = time.perf_counter()
         reruns = self._restore()
+        if self._lease is not None:
+            self._lease.start()
         if reruns:
             log.info("resuming %s: rerunning %d interrupted trial(s)", self.exp.name, len(reruns))
         b = self.exp.budget
-        if self.progress:
-            self.progress.start(b.trials if b.trials else b.seconds, "trials" if b.trials else "s")
         in_flight: dict[Future[Result], tuple[int, int | None, Suggestion, float]] = {}
         workers = max(1, int(getattr(self.executor, "workers", 1)))
+        final_status = "interrupted"
         try:
-            while True:
-                while len(in_flight) < workers and (reruns or self._budget_left(len(in_flight), t0)):
-                    if reruns:
-                        number, tid, sug = reruns.pop(0)
-                        if self.store is not None and tid is not None:
-                            self.store.restart_trial(tid)
-                    else:
-                        sug = as_suggestion(self.exp.strategy.ask(1)[0])
-                        number, self._number = self._number, self._number + 1
-                        tid = None
-                        if self.store is not None and self._experiment_id is not None:
-                            tid = self.store.start_trial(self._experiment_id, number, self.exp.space.to_string(sug.arch),
-                                                         sug.arch.key, sug.fidelity)
-                    fut = self.executor.submit(evaluate_safely, self.exp.evaluator, sug.arch, sug.fidelity)
-                    in_flight[fut] = (number, tid, sug, time.time())
-                if not in_flight:
-                    break
-                done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: in_flight[f][0]):
-                    number, tid, sug, started = in_flight.pop(fut)
-                    try:
-                        result = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a worker died: the trial failed
-                        # a TimeoutError (the executor's per-trial timeout) makes a 'timeout' trial
-                        spent = 0.0 if self.exp.evaluator.simulated_cost else time.time() - started
-                        result = Result.failed(f"{type(exc).__name__}: {exc}", fidelity=sug.fidelity, cost=spent,
-                                               status=Status.TIMEOUT if isinstance(exc, TimeoutError)
-                                               else Status.FAILED)
-                    self._finish(number, tid, sug, result, started)
+            if self.progress:
+                self.progress.start(b.trials if b.trials else b.seconds, "trials" if b.trials else "s")
+            self._loop(reruns, in_flight, workers, t0)
+            final_status = "finished"
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into an interrupt by the CLI
+            self._interrupt(in_flight)
+            raise SearchInterrupted(self.exp.name, self.store.path if self.store is not None else None,
+                                    getattr(exc, "signal_name", "SIGINT")) from None
+        except BaseException:
+            self._interrupt(in_flight)
+            raise
         finally:
             if self.progress:
                 self.progress.stop()
-        summary = self.summary(time.perf_counter() - t0)
-        if self.store is not None and self._experiment_id is not None:
-            self.store.set_status(self._experiment_id, summary.status)
-        return summary
+            self._release(final_status)
+        return self.summary(time.perf_counter() - t0)
+
+    def _interrupt(self, in_flight: dict[Future[Result], tuple[int, int | None, Suggestion, float]]) -> None:
+        """Record the trials in flight as interrupted (they are rerun on resume).
+
+        This runner holds the lease, so every unfinished trial of the experiment is its own,
+        including one whose start was committed just before the interrupt reached ``in_flight``.
+        """
+        if self.store is None or self._experiment_id is None:
+            return
+        try:
+            self.store.interrupt_trials(self._experiment_id, owner=self.owner)
+        except StorageError as exc:  # the stop goes on; such trials stay 'running' and are rerun all the same
+            log.warning("could not mark the trials in flight interrupted: %s", exc)
+
+    def _release(self, status: str) -> None:
+        if self._lease is None or self.store is None or self._experiment_id is None:
+            return
+        self._lease.stop()
+        try:
+            self.store.release_lease(self._experiment_id, self.owner, status)
+        except StorageError as exc:  # the heartbeat stops: status turns 'interrupted' when the lease goes stale
+            log.warning("could not release the lease of %s: %s", self.exp.name, exc)
+        self._lease = None
+
+    def _loop(self, reruns: list[tuple[int, int, Suggestion]],
+              in_flight: dict[Future[Result], tuple[int, int | None, Suggestion, float]], workers: int,
+              t0: float) -> None:
+        while True:
+            if self._lease is not None:
+                if self._lease.lost:
+                    raise StorageError(f"another process took over experiment '{self.exp.name}' in "
+                                       f"{self.store.path if self.store else ''} (this runner stalled past the "
+                                       "lease's stale threshold); stopping")
+                self._lease.beat_if_due()
+            while len(in_flight) < workers and (reruns or self._budget_left(len(in_flight), t0)):
+                if reruns:
+                    number, tid, sug = reruns.pop(0)
+                    if self.store is not None and tid is not None:
+                        self.store.restart_trial(tid)
+                else:
+                    sug = as_suggestion(self.exp.strategy.ask(1)[0])
+                    number, self._number = self._number, self._number + 1
+                    tid = None
+                    if self.store is not None and self._experiment_id is not None:
+                        tid = self.store.start_trial(self._experiment_id, number, self.exp.space.to_string(sug.arch),
+                                                     sug.arch.key, sug.fidelity, owner=self.owner)
+                fut = self.executor.submit(evaluate_safely, self.exp.evaluator, sug.arch, sug.fidelity)
+                in_flight[fut] = (number, tid, sug, time.time())
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: in_flight[f][0]):
+                number, tid, sug, started = in_flight[fut]
+                try:
+                    result = fut.result()  # an interrupt raised here leaves the trial in in_flight
+                except Exception as exc:  # noqa: BLE001 - a worker died: the trial failed
+                    # a TimeoutError (the executor's per-trial timeout) makes a 'timeout' trial
+                    spent = 0.0 if self.exp.evaluator.simulated_cost else time.time() - started
+                    result = Result.failed(f"{type(exc).__name__}: {exc}", fidelity=sug.fidelity, cost=spent,
+                                           status=Status.TIMEOUT if isinstance(exc, TimeoutError)
+                                           else Status.FAILED)
+                del in_flight[fut]
+                self._finish(number, tid, sug, result, started)
 
     def _finish(self, number: int, tid: int | None, sug: Suggestion, result: Result, started: float) -> None:
         b = self.exp.budget
@@ -338,16 +455,16 @@ class Runner:
             # The paper's protocol: a query that would end after the budget never happened.
             self._stop_reason = "budget"
             if self.store is not None and tid is not None:
-                self.store.finish_trial(tid, result, counted=False)
+                self.store.finish_trial(tid, result, counted=False, owner=self.owner)
             return
         if self.store is not None and tid is not None:
-            self.store.finish_trial(tid, result)  # durable before the strategy hears of it
+            self.store.finish_trial(tid, result, owner=self.owner)  # durable before the strategy hears of it
         record = self._record(number, sug, result, started)
         self.records.append(record)
         self._cost += result.cost
         self.exp.strategy.tell(sug.arch, self._observe(result))
         if self.progress:
-            best = self.best()
+            best = self.best()  # O(1): the incumbent is updated incrementally
             done = len(self.records) if b.trials else self._cost
             self.progress.advance(done, best.metrics.get(self.exp.objectives[0].metric) if best else None,
                                   f"{record.status} {record.arch[:60]}")
@@ -362,7 +479,26 @@ class Runner:
         With several fidelities, only trials at the highest fidelity reached are compared: a
         12-epoch and a 200-epoch accuracy are not on one scale.
         """
-        return best_trial(self.records, self.exp.objectives[0], self._feasible)
+        if self.records is not self._best_list or self._best_seen > len(self.records):  # replaced: start again
+            self._best, self._best_top, self._best_score, self._best_seen = None, -math.inf, -math.inf, 0
+            self._best_list = self.records
+        for t in self.records[self._best_seen:]:
+            self._consider(t)
+        self._best_seen = len(self.records)
+        return self._best
+
+    def _consider(self, t: TrialRecord) -> None:
+        """Update the incumbent with one more trial, exactly as :func:`best_trial` would pick."""
+        objective = self.exp.objectives[0]
+        if t.status != Status.OK or objective.metric not in t.metrics or not self._feasible(t):
+            return
+        fidelity = t.fidelity or 0.0
+        if fidelity > self._best_top:
+            self._best, self._best_top, self._best_score = None, fidelity, -math.inf
+        if fidelity == self._best_top:
+            s = objective.score(t.metrics[objective.metric])
+            if s > self._best_score:
+                self._best, self._best_score = t, s
 
     def pareto(self) -> list[TrialRecord]:
         """Non-dominated feasible trials over all objectives (unique architectures)."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
-from nasforge.errors import NasforgeError
+from nasforge.errors import NasforgeError, SearchInterrupted
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -19,16 +21,38 @@ storage_option = click.option("--storage", default="nasforge.db", show_default=T
                               help="SQLite file holding the experiments.")
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so a search stops the same clean way."""
+
+    signal_name = "SIGTERM"
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
 def handle_errors(fn: F) -> F:
-    """Turn nasforge errors into one line on stderr and exit code 2."""
+    """Turn nasforge errors into one line on stderr and exit code 2.
+
+    A search stopped by Ctrl-C or SIGTERM prints how to resume it and exits 130 (SIGINT) or
+    143 (SIGTERM), the shell's codes for those signals.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return fn(*args, **kwargs)
         except NasforgeError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except SearchInterrupted as exc:
+            click.echo(exc.message(), err=True)
+            sys.exit(143 if exc.signal_name == "SIGTERM" else 130)
+        except KeyboardInterrupt as exc:
+            click.echo(f"interrupted ({getattr(exc, 'signal_name', 'SIGINT')})", err=True)
+            sys.exit(143 if isinstance(exc, _Terminated) else 130)
 
     return wrapper  # type: ignore[return-value]
 
@@ -49,13 +73,13 @@ def echo_json(data: Any) -> None:
 
 
 def print_table(rows: Sequence[Sequence[str]], title: str | None = None) -> None:
-    """A table on stdout (rich when available)."""
+    """A table on stdout. Long cells (architecture strings, errors) wrap onto more lines; nothing is cut."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title)
     for h in rows[0]:
-        table.add_column(str(h))
+        table.add_column(str(h), overflow="fold")
     for r in rows[1:]:
         table.add_row(*[str(c) for c in r])
     Console().print(table)

@@ -190,11 +190,11 @@ def status(name: str | None, storage: str, as_json: bool) -> None:
 
     if not Path(storage).exists():
         raise InvalidConfigError(f"store {storage} does not exist; run `nasforge search --storage {storage}` first")
-    with open_store(storage) as store:
-        names = [name] if name else store.experiment_names()
+    with open_store(storage, read_only=True) as store:
+        recs = [store.get_experiment(name)] if name else store.list_experiments()
         rows = []
-        for n in names:
-            rec = store.get_experiment(n)
+        for rec in recs:
+            n = rec.name
             trials = store.trials(rec.id)
             counts: dict[str, int] = {}
             for t in trials:
@@ -224,7 +224,7 @@ def best(name: str, storage: str, as_json: bool) -> None:
     from nasforge.api import build_experiment, open_store
     from nasforge.runner import Runner
 
-    with open_store(storage) as store:
+    with open_store(storage, read_only=True) as store:
         rec = store.get_experiment(name)
         exp = build_experiment(rec.spec, name)
         runner = Runner(exp, None)
@@ -232,6 +232,7 @@ def best(name: str, storage: str, as_json: bool) -> None:
                                 key=lambda t: t.tell_order or 0)
         summary = runner.summary()
         summary.storage = storage
+        summary.status = rec.status  # truthful: 'interrupted' for a stopped or crashed run
     _summary_out(summary, as_json)
 
 
@@ -383,6 +384,7 @@ from nasforge.cli import run_tools; run_tools.register(cli)  # noqa: E702
 from nasforge.cli import pareto; pareto.register(cli)  # noqa: E702
 from nasforge.cli import oneshot; oneshot.register(cli)  # noqa: E402,E702
 from nasforge.cli import fit; fit.register(cli)  # noqa: E402,E702
+from nasforge.cli import manage; manage.register(cli)  # noqa: E402,E702
 # --- end command modules ---
 
 

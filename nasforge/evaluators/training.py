@@ -128,8 +128,11 @@ def image_layout(model: Any, x: Any, channels_last: bool) -> Iterator[Callable[[
         model.to(memory_format=torch.contiguous_format)
 
 
-def train_step(model: Any, opt: Any, xb: Any, yb: Any, label_smoothing: float, where: Callable[[], str]) -> float:
+def train_step(model: Any, opt: Any, xb: Any, yb: Any, label_smoothing: float, where: Callable[[], str],
+               stats: dict[str, float] | None = None) -> float:
     """One optimizer step of cross-entropy on the batch ``(xb, yb)``; returns the batch's mean loss.
+
+    With ``stats``, the number of correctly classified samples is added to ``stats["correct"]``.
 
     Raises:
         TrialFailedError: when the loss is NaN or infinite (the message says ``where()``, e.g. the step).
@@ -137,7 +140,10 @@ def train_step(model: Any, opt: Any, xb: Any, yb: Any, label_smoothing: float, w
     import torch
     import torch.nn.functional as F
 
-    loss = F.cross_entropy(model(xb), yb, label_smoothing=label_smoothing)
+    logits = model(xb)
+    loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
+    if stats is not None:
+        stats["correct"] = stats.get("correct", 0.0) + float((logits.detach().argmax(1) == yb).sum())
     if not torch.isfinite(loss):
         raise TrialFailedError(f"loss became {loss.item()} at {where()}")
     opt.zero_grad(set_to_none=True)
@@ -259,6 +265,8 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
                 model.train()
                 perm = torch.randperm(len(x_train), generator=gen)
                 run_loss = 0.0
+                stats: dict[str, float] = {}
+                t_epoch = time.perf_counter()
                 for step in range(steps_per_epoch):
                     idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
                     if len(idx) < 2:
@@ -267,11 +275,14 @@ def train_architecture(space: SearchSpace, arch: Architecture, dataset: str, cfg
                     if cfg.augment:
                         xb = _augment(xb, gen)
                     loss = train_step(model, opt, to_layout(xb), y_train[idx], cfg.label_smoothing,
-                                      lambda: f"epoch {epoch + 1}, step {step + 1}")  # noqa: B023 - called at once
+                                      lambda: f"epoch {epoch + 1}, step {step + 1}",  # noqa: B023 - called at once
+                                      stats)
                     if sched is not None:
                         sched.step()
                     run_loss += loss * len(idx)
-                history.append({"epoch": epoch + 1, "train_loss": run_loss / len(x_train)})
+                history.append({"epoch": epoch + 1, "train_loss": run_loss / len(x_train),
+                                "train_acc": 100.0 * stats.get("correct", 0.0) / len(x_train),
+                                "seconds": time.perf_counter() - t_epoch})
             val_acc, val_loss = _evaluate(model, data["x_val"], data["y_val"])
             if not math.isfinite(val_loss):
                 raise TrialFailedError(f"validation loss is {val_loss} after {n_epochs} epochs")
@@ -290,6 +301,33 @@ def _cached_data(dataset: str, cfg: TrainConfig, data_root: str | None) -> dict[
     if key not in _DATA_CACHE:
         _DATA_CACHE[key] = _prepare(dataset, cfg, data_root)
     return _DATA_CACHE[key]
+
+
+def curve_and_log(out: TrainOutcome, max_log: int = 20_000) -> dict[str, Any]:
+    """A trial's learning curve and log for ``Result.info`` (``info["curve"]``, ``info["log"]``).
+
+    One curve entry per epoch: ``epoch``, ``train_loss``, ``train_acc`` (percent), ``val_loss``,
+    ``val_acc`` (measured after the last epoch only, None before) and ``seconds``. The log is
+    plain text, at most ``max_log`` characters; it never shows test accuracy.
+    """
+    curve: list[dict[str, Any]] = []
+    for i, h in enumerate(out.history):
+        last = i == len(out.history) - 1
+        curve.append({"epoch": int(h["epoch"]), "train_loss": float(h["train_loss"]),
+                      "train_acc": float(h.get("train_acc", math.nan)),
+                      "val_loss": float(out.val_loss) if last else None, "val_acc": float(out.val_acc) if last else None,
+                      "seconds": float(h.get("seconds", math.nan))})
+    lines = [f"params {out.params:,}; {out.epochs} epoch(s) in {out.seconds:.2f} s"]
+    for c in curve:
+        line = (f"epoch {c['epoch']}/{out.epochs}: train_loss {c['train_loss']:.4f} train_acc {c['train_acc']:.2f}% "
+                f"({c['seconds']:.2f} s)")
+        if c["val_acc"] is not None:
+            line += f"; val_loss {c['val_loss']:.4f} val_acc {c['val_acc']:.2f}%"
+        lines.append(line)
+    log_text = "\n".join(lines)
+    if len(log_text) > max_log:
+        log_text = log_text[: max_log // 2] + "\n[...]\n" + log_text[-max_log // 2:]
+    return {"curve": curve, "log": log_text}
 
 
 class TrainingEvaluator:
@@ -329,7 +367,7 @@ class TrainingEvaluator:
             return Result.failed(str(exc), cost=time.perf_counter() - t0, fidelity=float(epochs))
         return Result.ok({"val_acc": out.val_acc, "val_loss": out.val_loss, "params_M": out.params / 1e6},
                          hidden={"test_acc": out.test_acc}, cost=out.seconds, params=out.params,
-                         fidelity=float(epochs))
+                         fidelity=float(epochs), info=curve_and_log(out))
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "train", "dataset": self.dataset, "data_root": self.data_root, "config": asdict(self.cfg)}

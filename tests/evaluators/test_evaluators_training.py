@@ -82,3 +82,25 @@ def test_train_cli_json_and_saved_model(tmp_path) -> None:
     assert data["arch"] == ARCH and {"val_acc", "test_acc", "params"} <= set(data)
     model = load_model(path)
     assert model(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+
+
+def test_each_trial_stores_its_learning_curve_and_log(tmp_path) -> None:
+    from nasforge.evaluators.base import Objective
+    from nasforge.runner import Budget, Experiment, Runner
+    from nasforge.storage import Store
+    from nasforge.strategies import make_strategy
+
+    space = get_space("nb201")
+    ev = TrainingEvaluator(space, "digits", TrainConfig(epochs=3, model=TINY, max_train=400))
+    exp = Experiment("c", space, make_strategy("random", space, seed=0), ev, (Objective("val_acc"),),
+                     Budget(trials=1), {"space": {"name": "nb201"}})
+    with Store(tmp_path / "c.db") as store:
+        Runner(exp, store).run()
+        (t,) = store.trials(store.get_experiment("c").id)
+    curve = t.info["curve"]
+    assert [c["epoch"] for c in curve] == [1, 2, 3]
+    assert set(curve[0]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
+    assert all(c["train_loss"] > 0 and 0 <= c["train_acc"] <= 100 and c["seconds"] > 0 for c in curve)
+    assert curve[-1]["train_loss"] < curve[0]["train_loss"]  # it learns
+    assert curve[-1]["val_acc"] == pytest.approx(t.metrics["val_acc"]) and curve[0]["val_acc"] is None
+    assert "epoch 3/3" in t.info["log"] and "test" not in t.info["log"] and len(t.info["log"]) < 20_000

@@ -65,7 +65,7 @@ def test_report_of_a_real_training_search(tmp_path):
     db = _search(tmp_path, "real", "--dataset", "digits", "--strategy", "random", "--trials", "3", "--epochs", "1",
                  "--channels", "4", "--cells", "1", "--max-train", "300")
     out = _report(tmp_path, db, "real")
-    page = _check_static(out, 3, FIGURES)
+    page = _check_static(out, 3, FIGURES + ["learning_curves.png"])
     assert "test_acc" in page and "Trials (3)" in page and "pareto.png" not in page
 
 
@@ -111,3 +111,35 @@ def test_report_renders_in_headless_chromium_with_every_plot_loaded(benchmark_re
                                       (benchmark_report / "index.html").as_uri()],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and shot.stat().st_size > 20000, done.stderr[-1000:]
+
+
+def test_report_plots_the_learning_curves_of_the_best_trials(tmp_path):
+    from nasforge.api import make_spec
+    from nasforge.evaluators.base import Result
+    from nasforge.report import write_report
+    from nasforge.storage import Store
+
+    spec = make_spec(space="nb201", strategy="random", dataset="digits", trials=7)
+    archs = [f"|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|{op}~2|"
+             for op in ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "none", "none")]
+    with Store(tmp_path / "c.db") as store:
+        exp = store.create_experiment("c", spec)
+        for i, arch in enumerate(archs):
+            tid = store.start_trial(exp.id, i, arch, f"k{i}", 3.0)
+            curve = [{"epoch": e, "train_loss": 2.0 / e + i / 10, "train_acc": 30.0 * e, "val_loss": None,
+                      "val_acc": None, "seconds": 0.1} for e in (1, 2, 3)]
+            curve[-1].update(val_loss=0.5, val_acc=50.0 + i)
+            info = {"curve": curve, "log": "..."} if i != 6 else {}
+            store.finish_trial(tid, Result.ok({"val_acc": 50.0 + i}, hidden={"test_acc": 40.0 + i}, cost=1.0,
+                                              fidelity=3.0, info=info))
+        index = write_report(store, "c", tmp_path / "rep")
+    page = index.read_text()
+    assert "learning_curves.png" in page and "5 best trials" in page
+    png = (tmp_path / "rep" / "learning_curves.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    from nasforge.evaluators.base import Objective
+    from nasforge.report import _curve_trials
+
+    with Store(tmp_path / "c.db", read_only=True) as store:
+        picked = _curve_trials(store.trials(1), Objective("val_acc"))
+    assert [t.number for t in picked] == [5, 4, 3, 2, 1]  # trial 6 is best but stored no curve
