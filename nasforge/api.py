@@ -111,9 +111,18 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
 
 
 def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experiment:
-    """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget)."""
+    """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget).
+
+    Raises:
+        NasforgeError: a setting that would make trials fail or the search never end (checked before any
+            trial, see :mod:`nasforge.validation`).
+    """
+    from nasforge.validation import check_experiment, check_spec
+
+    check_spec(spec)
     space = get_space(spec["space"]["name"], **spec["space"].get("config", {}))
     evaluator = build_evaluator(spec, space)
+    check_experiment(space, evaluator, spec)
     strategy = make_strategy(spec["strategy"]["name"], space, seed=spec.get("seed", 0),
                              **spec["strategy"].get("params", {}))
     objectives = parse_objectives(spec.get("objectives"), evaluator.default_objective)

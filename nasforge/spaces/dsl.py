@@ -75,7 +75,8 @@ class PythonSpace(SearchSpace):
     """A space defined in Python; ``build`` calls the user's function ``build(arch, **cfg)``."""
 
     def __init__(self, name: str, dimensions: Sequence[Dimension | Sequence[Dimension]],
-                 build: Callable[..., Any] | None = None, config: dict[str, Any] | None = None) -> None:
+                 build: Callable[..., Any] | None = None, config: dict[str, Any] | None = None, *,
+                 data_kind: str | None = None) -> None:
         flat: list[Dimension] = []
         for d in dimensions:
             if isinstance(d, (Choice, InputChoice)):
@@ -84,6 +85,9 @@ class PythonSpace(SearchSpace):
                 flat.extend(d)
         super().__init__(name, flat, config)
         self._build = build
+        if data_kind not in (None, "image", "tabular"):
+            raise InvalidConfigError(f"data_kind must be 'image', 'tabular' or None, but got {data_kind!r}")
+        self.data_kind = data_kind
 
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         if self._build is None:
