@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from nasforge.cli.common import RichProgress, echo_json, handle_errors, print_table, storage_option
+from nasforge.cli.failures import exit_if_all_failed
 from nasforge.cli.run_tools import cli_executor, execution_options
 from nasforge.errors import InvalidConfigError
 
@@ -154,6 +155,7 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
                          executor=cli_executor(threads, **execution),
                          durability=durability)
     _summary_out(summary, as_json)
+    exit_if_all_failed(summary, storage)
 
 
 @cli.command()
@@ -177,6 +179,7 @@ def resume(name: str, storage: str, trials: int | None, budget_seconds: float | 
                          executor=cli_executor(None, **execution),
                          budget={"trials": trials, "seconds": budget_seconds})
     _summary_out(summary, as_json)
+    exit_if_all_failed(summary, storage)
 
 
 @cli.command()
