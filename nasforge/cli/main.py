@@ -85,6 +85,7 @@ def training_options(fn: Any) -> Any:
         click.option("--cells", type=int, help="Cells per stage (NB201: N)."),
         click.option("--augment/--no-augment", default=False, help="Random shifts during training."),
         click.option("--data-root", type=str, help="Folder holding dataset files (CIFAR-10 etc.)."),
+        click.option("--target", type=str, help="For a .csv dataset: the column holding the class labels."),
     ]):
         fn = opt(fn)
     return fn
@@ -94,7 +95,8 @@ def training_options(fn: Any) -> Any:
 @click.option("--space", default="nb201", show_default=True, help="Search space name.")
 @click.option("--strategy", default="evolution", show_default=True, help="Search strategy name.")
 @click.option("--benchmark", help="Tabular benchmark to query (e.g. nb201).")
-@click.option("--dataset", help="Dataset to train on for real (e.g. digits, mnist, fashion-mnist, PATH.npz).")
+@click.option("--dataset", help="Dataset to train on for real (e.g. digits, mnist, fashion-mnist, PATH.npz, "
+              "PATH.csv with --target).")
 @click.option("--trials", type=int, help="Number of evaluations.")
 @click.option("--budget-seconds", type=float, help="Budget in charged seconds (simulated for benchmarks).")
 @click.option("--wall-seconds", type=float, help="Budget in real elapsed seconds.")
@@ -124,7 +126,8 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
            max_latency_ms: float | None, latency_column: str | None,
            durability: str, epochs: int | None, batch_size: int | None, lr: float | None,
            optimizer: str | None, threads: int | None, max_train: int | None, channels: int | None,
-           cells: int | None, augment: bool, data_root: str | None, as_json: bool, **execution: Any) -> None:
+           cells: int | None, augment: bool, data_root: str | None, target: str | None, as_json: bool,
+           **execution: Any) -> None:
     """Run a new search and store every trial."""
     from nasforge import api
     from nasforge.cli import oneshot
@@ -137,9 +140,12 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
             unsupported={"benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
                          "benchmark_file": benchmark_file, "signal": signal, "report": report,
                          "objectives": objectives, "optimizer": optimizer, "augment": augment,
-                         "max_params": max_params, "max_flops": max_flops, "max_latency_ms": max_latency_ms})
+                         "max_params": max_params, "max_flops": max_flops, "max_latency_ms": max_latency_ms,
+                         "target": target})
 
     train = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
+    if target is not None:
+        train["target"] = target
     from nasforge.hardware.spec import hardware_constraints
 
     constraints = hardware_constraints(max_latency_ms=max_latency_ms, latency_column=latency_column,
@@ -250,8 +256,8 @@ def best(name: str, storage: str, as_json: bool) -> None:
 @handle_errors
 def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: int | None, lr: float | None,
           optimizer: str | None, threads: int | None, max_train: int | None, channels: int | None,
-          cells: int | None, augment: bool, data_root: str | None, seed: int, final: bool, save: str | None,
-          as_json: bool) -> None:
+          cells: int | None, augment: bool, data_root: str | None, target: str | None, seed: int, final: bool,
+          save: str | None, as_json: bool) -> None:
     """Train one architecture stand-alone and report validation and test accuracy."""
     from nasforge.evaluators.training import TrainConfig, train_architecture
     from nasforge.spaces import get_space
@@ -260,6 +266,8 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
     a = sp.parse(arch)
     settings = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
     settings.setdefault("epochs", 20)
+    if target is not None:
+        settings["target"] = target
     cfg = TrainConfig(seed=seed, **settings)
     if not as_json:
         click.echo(f"training {sp.to_string(a)} on {dataset} for {cfg.epochs} epochs ...", err=True)

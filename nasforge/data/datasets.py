@@ -725,8 +725,7 @@ def _load_csv(path: Path, target: str | None) -> ArrayDataset:
             f"settings); columns: {', '.join(header)}"
         )
     if target not in header:
-        message = unknown_name_message(f"target column in {path}", target, header)
-        raise UnknownNameError(message)
+        raise UnknownNameError(f"{path}: {unknown_name_message('target column', target, header)}")
     if header.count(target) > 1:
         raise InvalidConfigError(f"{path}: the column name '{target}' appears {header.count(target)} times")
     if not body:
