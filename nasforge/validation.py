@@ -219,17 +219,53 @@ def smallest_cost(evaluator: Any, space: SearchSpace, metric: str, *, passes: in
     return best_v, best
 
 
-def _check_constraints(space: SearchSpace, evaluator: Any) -> None:
-    skip_if = getattr(evaluator, "skip_if", None) or {}
-    for metric, upper in skip_if.items():
-        if metric not in _SHAPE_METRICS:
+def _table_column(inner: Any, metric: str) -> Any:
+    """The benchmark table's column for ``metric`` (``params_M`` is ``params_M_c10``), or None."""
+    columns = getattr(getattr(inner, "table", None), "columns", None)
+    if not isinstance(columns, Mapping):
+        return None
+    return columns.get("params_M_c10" if metric == "params_M" else metric, columns.get(metric))
+
+
+def _check_table_constraints(inner: Any, spec: Mapping[str, Any]) -> set[str]:
+    """Refuse constraints that no row of a benchmark table meets; returns the metrics checked this way."""
+    import numpy as np
+
+    checked: set[str] = set()
+    for c in spec.get("constraints") or ():
+        metric, upper = str(c["metric"]), float(c["upper"])
+        col = _table_column(inner, metric)
+        if col is None:
+            continue
+        checked.add(metric)
+        values = np.asarray(col, dtype=float)
+        finite = np.isfinite(values)
+        if not finite.any():
+            continue
+        i = int(np.argmin(np.where(finite, values, np.inf)))
+        if values[i] > upper:
+            name = getattr(getattr(inner, "path", None), "name", "the benchmark table")
+            raise InvalidConfigError(
+                f"no architecture of {name} meets {metric} <= {upper:g}: the smallest value in the table is "
+                f"{values[i]:.6g} ({inner.table.arch_strs[i]})")
+    return checked
+
+
+def _check_constraints(space: SearchSpace, evaluator: Any, spec: Mapping[str, Any], skip: set[str]) -> None:
+    """Refuse shape-metric bounds (params, FLOPs) that no architecture of the space meets."""
+    bounds = {str(c["metric"]): float(c["upper"]) for c in spec.get("constraints") or ()}
+    bounds.update(getattr(evaluator, "skip_if", None) or {})
+    measured = set(getattr(evaluator, "metrics", ()) or ())
+    for metric, upper in bounds.items():
+        if metric not in _SHAPE_METRICS or metric in skip or metric not in measured:
             continue
         value, arch = smallest_cost(evaluator, space, metric, stop_below=upper)
         if value > upper:
             unit = {"params_M": ("parameters", 1e6), "flops_M": ("FLOPs", 1e6), "macs_M": ("multiply-adds", 1e6)}
             what, scale = unit[metric]
             flag = {"params_M": "--max-params", "flops_M": "--max-flops"}.get(metric, metric)
-            smaller = " or make the network narrower (--channels)" if "channels" in space.config else ""
+            trains = (spec.get("evaluator") or {}).get("kind") == "train"
+            smaller = " or make the network narrower (--channels)" if trains and "channels" in space.config else ""
             raise InvalidConfigError(
                 f"no architecture of space '{space.name}' meets {metric} <= {upper:g}: the smallest network of "
                 f"the space at these settings has {value * scale:,.0f} {what} ({metric} {value:.6g}, "
@@ -243,7 +279,8 @@ def check_experiment(space: SearchSpace, evaluator: Any, spec: Mapping[str, Any]
       space builds networks for that kind of data (images or tabular features), and the network of the
       space's first architecture builds and runs on two samples of the data's shape;
     - hardware constraints on parameters or FLOPs that no architecture of the space can meet are refused,
-      with the smallest value the space reaches.
+      with the smallest value the space reaches; on a benchmark table, a constraint on one of its
+      columns (``params_M``, a latency column such as ``pixel3``) that no row meets is refused too.
 
     Raises:
         InvalidConfigError, DatasetUnavailableError, UnknownNameError: with one clear line.
@@ -253,5 +290,6 @@ def check_experiment(space: SearchSpace, evaluator: Any, spec: Mapping[str, Any]
     inner = _unwrap(evaluator)
     if isinstance(inner, TrainingEvaluator):
         _check_data(space, inner)
+    from_table = _check_table_constraints(inner, spec)
     if inner is not evaluator:
-        _check_constraints(space, evaluator)
+        _check_constraints(space, evaluator, spec, from_table)

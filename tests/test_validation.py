@@ -87,3 +87,15 @@ def test_reachable_constraint_is_accepted_and_unreachable_names_the_minimum() ->
     with pytest.raises(InvalidConfigError, match=r"smallest network of the space at these settings has 131 "):
         nf.build_experiment(nf.make_spec(space="mlp", dataset="iris", trials=1, train={"epochs": 1},
                                          constraints={"params_M": 0.0001}))
+
+
+def test_benchmark_constraints_no_row_meets_are_refused(nb201_csv: Path) -> None:
+    with pytest.raises(InvalidConfigError, match=r"meets params_M <= 0.05: the smallest value in the table is 0.07"):
+        nf.build_experiment(nf.make_spec(benchmark="nb201", benchmark_file=str(nb201_csv), trials=5,
+                                         constraints={"params_M": 0.05}))
+    with pytest.raises(InvalidConfigError, match=r"no architecture of space 'nb201' meets flops_M <= 0.001"):
+        nf.build_experiment(nf.make_spec(benchmark="nb201", benchmark_file=str(nb201_csv), trials=5,
+                                         constraints={"flops_M": 0.001}))
+    exp = nf.build_experiment(nf.make_spec(benchmark="nb201", benchmark_file=str(nb201_csv), trials=5,
+                                           constraints={"params_M": 0.1}))
+    assert exp.constraints[0].upper == 0.1

@@ -123,3 +123,15 @@ def test_all_trials_failing_exits_1_with_the_first_error(tmp_path: Path, monkeyp
         assert again.exit_code == 1 and "all 3 trials failed" in again.stderr
         ok = runner.invoke(cli, ["search", *args[:-4], "--lr", "0.05", "--name", "fine"])
         assert ok.exit_code == 0, ok.stderr
+
+
+def test_resume_with_a_bad_budget_is_refused(tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["search", "--space", "mlp", "--dataset", "iris", "--trials", "1", "--epochs", "1",
+                                "--storage", db, "--name", "e"])
+    assert first.exit_code == 0, first.output
+    for args, fragment in ((["--budget-seconds", "nan"], "budget seconds must be a finite number > 0, but got nan"),
+                           (["--trials", "0"], "budget trials must be an integer >= 1, but got 0")):
+        res = runner.invoke(cli, ["resume", "e", "--storage", db, *args])
+        assert res.exit_code == 2 and fragment in res.stderr, res.output
