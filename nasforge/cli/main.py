@@ -268,6 +268,9 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
     settings.setdefault("epochs", 20)
     if target is not None:
         settings["target"] = target
+    from nasforge.validation import check_train_settings
+
+    check_train_settings({**settings, "seed": seed})  # non-finite or out-of-range settings: exit 2 before training
     cfg = TrainConfig(seed=seed, **settings)
     if not as_json:
         click.echo(f"training {sp.to_string(a)} on {dataset} for {cfg.epochs} epochs ...", err=True)

@@ -135,3 +135,11 @@ def test_resume_with_a_bad_budget_is_refused(tmp_path: Path) -> None:
                            (["--trials", "0"], "budget trials must be an integer >= 1, but got 0")):
         res = runner.invoke(cli, ["resume", "e", "--storage", db, *args])
         assert res.exit_code == 2 and fragment in res.stderr, res.output
+
+
+@pytest.mark.parametrize("args, fragment", [(["--lr", "nan"], "lr must be a finite number, but got nan"),
+                                            (["--seed", "-1"], "seed must be an integer >= 0, but got -1"),
+                                            (["--max-train", "1"], "max_train must be an integer >= 2, but got 1")])
+def test_train_command_refuses_bad_settings(args: list[str], fragment: str) -> None:
+    res = CliRunner().invoke(cli, ["train", "--arch", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", *args])
+    assert res.exit_code == 2 and fragment in res.stderr, res.output
