@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -26,8 +25,6 @@ from nasforge.errors import InvalidConfigError, NasforgeError
 from nasforge.spaces.base import SearchSpace
 
 __all__ = ["check_experiment", "check_spec", "check_train_settings", "smallest_cost"]
-
-log = logging.getLogger("nasforge.validation")
 
 # training setting -> (kind, lower bound, lower bound inclusive?, upper bound or None)
 _TRAIN_RULES: dict[str, tuple[str, float, bool, float | None]] = {
@@ -42,7 +39,7 @@ _TRAIN_RULES: dict[str, tuple[str, float, bool, float | None]] = {
     "val_fraction": ("float", 0.0, False, 1.0),
 }
 # model (``space.build``) setting -> smallest allowed value
-_MODEL_MINIMUM = {"channels": 1, "layers": 1, "cells_per_stage": 0, "width": 1}
+_MODEL_MINIMUM = {"channels": 1, "layers": 1, "cells_per_stage": 0}
 # cost metrics whose smallest value over a space can be found by building networks on the meta device
 _SHAPE_METRICS = ("params_M", "flops_M", "macs_M")
 
