@@ -19,7 +19,7 @@ from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
 from nasforge.evaluators.base import Evaluator, parse_objectives
 from nasforge.registry import Registry, unknown_name_message
 from nasforge.runner import Budget, Constraint, Experiment, Runner, SearchSummary
-from nasforge.spaces import get_space
+from nasforge.spaces import space_from_spec, space_reference
 from nasforge.spaces.base import SearchSpace
 from nasforge.storage import Store
 from nasforge.strategies import make_strategy
@@ -34,7 +34,7 @@ BENCHMARKS.register("nb201-cifar100", "NAS-Bench-201, CIFAR-100 columns")(("nb20
 BENCHMARKS.register("nb201-imagenet16", "NAS-Bench-201, ImageNet16-120 columns")(("nb201", "imagenet16"))
 
 
-def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: str | None = None,
+def make_spec(*, space: str | SearchSpace = "nb201", strategy: str = "evolution", benchmark: str | None = None,
               dataset: str | None = None, trials: int | None = None, budget_seconds: float | None = None,
               wall_seconds: float | None = None, seed: int = 0, strategy_params: Mapping[str, Any] | None = None,
               space_config: Mapping[str, Any] | None = None, benchmark_file: str | None = None,
@@ -46,17 +46,17 @@ def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: s
     and ``dataset`` picks the evaluator. Objectives or constraints that name a hardware cost metric
     (``latency_ms``, ``flops_M``, ...; see :mod:`nasforge.hardware`) wrap the evaluator in a
     :class:`~nasforge.hardware.CostEvaluator`; ``hardware`` sets its options (batch size, threads)."""
-    from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
 
-    SPACES.get(space)  # unknown names fail first, with the list of valid ones
+    space_block = space_reference(space, space_config)  # a name (unknown ones fail first) or a SearchSpace
     STRATEGIES.get(strategy)
     if (benchmark is None) == (dataset is None):
         raise InvalidConfigError("give exactly one of --benchmark (tabular look-up) and --dataset (real training)")
     if benchmark is not None:
         bench_space, bench_dataset = BENCHMARKS.get(benchmark)
-        if bench_space != space:
-            raise InvalidConfigError(f"benchmark '{benchmark}' covers space '{bench_space}', not '{space}'")
+        if bench_space != space_block["name"]:
+            raise InvalidConfigError(
+                f"benchmark '{benchmark}' covers space '{bench_space}', not '{space_block['name']}'")
         evaluator: dict[str, Any] = {"kind": "benchmark", "name": benchmark, "dataset": bench_dataset,
                                      "file": benchmark_file, "signal": signal, "report": report}
     else:
@@ -74,7 +74,7 @@ def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: s
     if trials is None and budget_seconds is None and wall_seconds is None:
         trials = 100 if benchmark else 10
     return {
-        "space": {"name": space, "config": dict(space_config or {})},
+        "space": space_block,
         "strategy": {"name": strategy, "params": dict(strategy_params or {})},
         "evaluator": evaluator,
         "objectives": [str(o) for o in objs],
@@ -112,9 +112,18 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
 
 
 def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experiment:
-    """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget)."""
-    space = get_space(spec["space"]["name"], **spec["space"].get("config", {}))
+    """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget).
+
+    Raises:
+        NasforgeError: a setting that would make trials fail or the search never end (checked before any
+            trial, see :mod:`nasforge.validation`).
+    """
+    from nasforge.validation import check_experiment, check_spec
+
+    check_spec(spec)
+    space = space_from_spec(spec["space"])
     evaluator = build_evaluator(spec, space)
+    check_experiment(space, evaluator, spec)
     strategy = make_strategy(spec["strategy"]["name"], space, seed=spec.get("seed", 0),
                              **spec["strategy"].get("params", {}))
     objectives = parse_objectives(spec.get("objectives"), evaluator.default_objective)

@@ -52,6 +52,7 @@ __all__ = [
     "WorkerDiedError",
     "limit_threads",
     "make_executor",
+    "start_local_ray",
 ]
 
 log = logging.getLogger("nasforge.executors")
@@ -455,6 +456,44 @@ def _ray_call(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
     return fn(*args)
 
 
+def start_local_ray(ray: Any, num_cpus: int, *, dashboard: bool = False, **opts: Any) -> None:
+    """Start a one-machine Ray whose every service listens on the loopback interface only.
+
+    ``ray.init(_node_ip_address="127.0.0.1")`` alone is not enough: Ray turns a loopback node address
+    back into the machine's reachable address unless it runs without cluster support (as it does on
+    macOS and Windows), and its gRPC servers (GCS, raylet, workers) then listen on every interface.
+    So cluster support is switched off while this node starts (the node's address is then 127.0.0.1
+    and each server binds to it), and the dashboard, when asked for, listens on 127.0.0.1 too. A
+    cluster reached with ``address`` is not affected.
+
+    Args:
+        ray: the imported ``ray`` module.
+        num_cpus: CPUs the local node may use.
+        dashboard: also start Ray's dashboard (on 127.0.0.1).
+        opts: other ``ray.init`` keyword arguments.
+    """
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # a Ray without this switch: its own defaults apply
+        ray_constants = None
+    env_key = getattr(ray_constants, "ENABLE_RAY_CLUSTERS_ENV_VAR", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
+    old_env = os.environ.get(env_key)
+    old_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
+    os.environ[env_key] = "0"  # read by the node's own processes as they start
+    if ray_constants is not None and old_flag is not None:
+        ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        ray.init(num_cpus=num_cpus, _node_ip_address="127.0.0.1", include_dashboard=dashboard,
+                 dashboard_host="127.0.0.1", **opts)
+    finally:
+        if ray_constants is not None and old_flag is not None:
+            ray_constants.ENABLE_RAY_CLUSTER = old_flag
+        if old_env is None:
+            os.environ.pop(env_key, None)
+        else:
+            os.environ[env_key] = old_env
+
+
 class RayExecutor:
     """Run trials as Ray tasks, on a local Ray started here or on an existing cluster.
 
@@ -462,8 +501,9 @@ class RayExecutor:
         workers: trials in flight; default: the cluster's CPUs divided by ``threads``. For a
             local Ray started here, also the number of CPUs it may use.
         address: a running cluster (``ray://host:10001`` or ``host:6379``); None starts a local
-            Ray bound to 127.0.0.1 without a dashboard. The nodes need nasforge (and the data)
-            installed.
+            Ray whose services listen on 127.0.0.1 only (:func:`start_local_ray`). The nodes need
+            nasforge (and the data) installed.
+        dashboard: with a local Ray, also start Ray's dashboard (on 127.0.0.1); off by default.
         threads: CPUs (and torch threads) per trial.
         timeout: seconds a trial may run before its task is cancelled (force-killed).
 
@@ -474,7 +514,7 @@ class RayExecutor:
     """
 
     def __init__(self, workers: int | None = None, *, address: str | None = None, threads: int = 1,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, dashboard: bool = False) -> None:
         if (workers is not None and workers < 1) or threads < 1:
             raise InvalidConfigError(f"workers >= 1 and threads >= 1 must hold, but got "
                                      f"(workers={workers}, threads={threads})")
@@ -489,11 +529,11 @@ class RayExecutor:
         self.timeout = timeout
         self._owns = not ray.is_initialized()
         if self._owns:
-            opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                                    "configure_logging": True, "logging_level": logging.WARNING}
+            opts: dict[str, Any] = {"log_to_driver": False, "configure_logging": True,
+                                    "logging_level": logging.WARNING}
             if address:
                 try:
-                    ray.init(address=address, **opts)
+                    ray.init(address=address, include_dashboard=False, **opts)
                 except ConnectionError as exc:
                     raise InvalidConfigError(
                         f"cannot connect to the Ray cluster at {address}: {exc}. Check the address (`ray status` "
@@ -501,7 +541,7 @@ class RayExecutor:
                     ) from None
             else:
                 ncpu = workers * self.threads if workers else (os.cpu_count() or 1)
-                ray.init(num_cpus=ncpu, _node_ip_address="127.0.0.1", **opts)
+                start_local_ray(ray, ncpu, dashboard=dashboard, **opts)
         cpus = float(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers or max(1, int(cpus // self.threads)))
         self._remote = ray.remote(_ray_call).options(num_cpus=self.threads, max_retries=0)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
+from nasforge.naming import safe_filename
 from nasforge.registry import unknown_name_message
 
 __all__ = [
@@ -279,7 +280,8 @@ def final_model(store: Any, name: str, *, dataset: str | None = None, epochs: in
     space = get_space(space_name, **space_config)
     key = hashlib.sha256(json.dumps([space_name, space_config, best.arch_key, dataset, data_root, asdict(cfg)],
                                     sort_keys=True, default=str).encode()).hexdigest()[:12]
-    cache = Path(cache_dir) / f"{name}-{key}.pt" if cache_dir is not None else None
+    # the experiment name is free text: never let it leave cache_dir or overflow a file name
+    cache = Path(cache_dir) / f"{safe_filename(name)}-{key}.pt" if cache_dir is not None else None
     if cache is not None and cache.is_file() and Path(str(cache) + ".json").is_file() and not retrain:
         model = load_model(cache)
         info = json.loads(Path(str(cache) + ".json").read_text()).get("final", {})

@@ -62,8 +62,8 @@ class Budget:
     def __post_init__(self) -> None:
         for name in ("trials", "seconds", "wall_seconds"):
             v = getattr(self, name)
-            if v is not None and not (math.isfinite(v) and v > 0):
-                raise InvalidConfigError(f"budget {name} must be > 0 and finite, but got {v}")
+            if v is not None and not (v > 0 and math.isfinite(v)):  # nan or inf would never end a search
+                raise InvalidConfigError(f"budget {name} must be a finite number > 0, but got {v}")
         if self.trials is None and self.seconds is None and self.wall_seconds is None:
             raise InvalidConfigError("a budget needs at least one of trials, seconds or wall_seconds")
 

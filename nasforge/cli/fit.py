@@ -1,7 +1,7 @@
 """``nasforge fit``: the AutoML estimators on the command line.
 
 ``nasforge fit --data mnist --time-budget 10m --out DIR`` loads a dataset (a registered name, a
-``.npz`` file or an image folder), fits an :class:`~nasforge.estimators.ImageClassifier` (images)
+``.npz`` file, a ``.csv`` file with ``--target COLUMN`` or an image folder), fits an :class:`~nasforge.estimators.ImageClassifier` (images)
 or :class:`~nasforge.estimators.TabularClassifier` (feature tables) within the budget, reports the
 accuracy on the dataset's held-out test split, and saves the estimator to ``DIR`` (state dict +
 JSON, loadable with ``ImageClassifier.load(DIR)``), optionally also exporting TorchScript/ONNX.
@@ -43,7 +43,8 @@ def register(cli: click.Group) -> None:
 
     @cli.command("fit")
     @click.option("--data", required=True, help="digits, mnist, fashion-mnist, breast-cancer, wine, iris, "
-                  "a .npz file or an image folder (root/<class>/*.png).")
+                  "a .npz file, a .csv file (with --target) or an image folder (root/<class>/*.png).")
+    @click.option("--target", help="For a .csv file: the column holding the class labels.")
     @click.option("--time-budget", default="10m", show_default=True,
                   help="Wall-clock budget for the whole fit, final retraining included (e.g. 90s, 10m).")
     @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to save to.")
@@ -62,7 +63,7 @@ def register(cli: click.Group) -> None:
     @click.option("--data-root", help="Folder with user-supplied files for a registered dataset (CIFAR-10).")
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
     @handle_errors
-    def fit(data: str, time_budget: str, out: str, max_trials: int | None, kind: str, space: str | None,
+    def fit(data: str, target: str | None, time_budget: str, out: str, max_trials: int | None, kind: str, space: str | None,
             strategy: str | None, seed: int, threads: int | None, storage: str | None, exports: tuple[str, ...],
             data_root: str | None, as_json: bool) -> None:
         """Search and train the best classifier for a dataset within a time budget."""
@@ -72,7 +73,7 @@ def register(cli: click.Group) -> None:
         from nasforge.estimators import ImageClassifier, TabularClassifier
 
         budget = parse_duration(time_budget)
-        ds = load_dataset(data, root=data_root)
+        ds = load_dataset(data, root=data_root, target=target)
         if kind == "auto":
             kind = "image" if len(ds.input_shape) == 3 else "tabular"
         kw: dict[str, Any] = {"time_budget_s": budget, "max_trials": max_trials, "seed": seed, "threads": threads,

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from nasforge.cli.common import RichProgress, echo_json, handle_errors, print_table, storage_option
+from nasforge.cli.failures import exit_if_all_failed
 from nasforge.cli.run_tools import cli_executor, execution_options
 from nasforge.errors import InvalidConfigError
 
@@ -84,6 +85,7 @@ def training_options(fn: Any) -> Any:
         click.option("--cells", type=int, help="Cells per stage (NB201: N)."),
         click.option("--augment/--no-augment", default=False, help="Random shifts during training."),
         click.option("--data-root", type=str, help="Folder holding dataset files (CIFAR-10 etc.)."),
+        click.option("--target", type=str, help="For a .csv dataset: the column holding the class labels."),
     ]):
         fn = opt(fn)
     return fn
@@ -93,7 +95,8 @@ def training_options(fn: Any) -> Any:
 @click.option("--space", default="nb201", show_default=True, help="Search space name.")
 @click.option("--strategy", default="evolution", show_default=True, help="Search strategy name.")
 @click.option("--benchmark", help="Tabular benchmark to query (e.g. nb201).")
-@click.option("--dataset", help="Dataset to train on for real (e.g. digits, mnist, fashion-mnist, PATH.npz).")
+@click.option("--dataset", help="Dataset to train on for real (e.g. digits, mnist, fashion-mnist, PATH.npz, "
+              "PATH.csv with --target).")
 @click.option("--trials", type=int, help="Number of evaluations.")
 @click.option("--budget-seconds", type=float, help="Budget in charged seconds (simulated for benchmarks).")
 @click.option("--wall-seconds", type=float, help="Budget in real elapsed seconds.")
@@ -123,7 +126,8 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
            max_latency_ms: float | None, latency_column: str | None,
            durability: str, epochs: int | None, batch_size: int | None, lr: float | None,
            optimizer: str | None, threads: int | None, max_train: int | None, channels: int | None,
-           cells: int | None, augment: bool, data_root: str | None, as_json: bool, **execution: Any) -> None:
+           cells: int | None, augment: bool, data_root: str | None, target: str | None, as_json: bool,
+           **execution: Any) -> None:
     """Run a new search and store every trial."""
     from nasforge import api
     from nasforge.cli import oneshot
@@ -136,9 +140,12 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
             unsupported={"benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
                          "benchmark_file": benchmark_file, "signal": signal, "report": report,
                          "objectives": objectives, "optimizer": optimizer, "augment": augment,
-                         "max_params": max_params, "max_flops": max_flops, "max_latency_ms": max_latency_ms})
+                         "max_params": max_params, "max_flops": max_flops, "max_latency_ms": max_latency_ms,
+                         "target": target})
 
     train = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
+    if target is not None:
+        train["target"] = target
     from nasforge.hardware.spec import hardware_constraints
 
     constraints = hardware_constraints(max_latency_ms=max_latency_ms, latency_column=latency_column,
@@ -154,6 +161,7 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
                          executor=cli_executor(threads, **execution),
                          durability=durability)
     _summary_out(summary, as_json)
+    exit_if_all_failed(summary, storage)
 
 
 @cli.command()
@@ -177,6 +185,7 @@ def resume(name: str, storage: str, trials: int | None, budget_seconds: float | 
                          executor=cli_executor(None, **execution),
                          budget={"trials": trials, "seconds": budget_seconds})
     _summary_out(summary, as_json)
+    exit_if_all_failed(summary, storage)
 
 
 @cli.command()
@@ -248,8 +257,8 @@ def best(name: str, storage: str, as_json: bool) -> None:
 @handle_errors
 def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: int | None, lr: float | None,
           optimizer: str | None, threads: int | None, max_train: int | None, channels: int | None,
-          cells: int | None, augment: bool, data_root: str | None, seed: int, final: bool, save: str | None,
-          as_json: bool) -> None:
+          cells: int | None, augment: bool, data_root: str | None, target: str | None, seed: int, final: bool,
+          save: str | None, as_json: bool) -> None:
     """Train one architecture stand-alone and report validation and test accuracy."""
     from nasforge.evaluators.training import TrainConfig, train_architecture
     from nasforge.spaces import get_space
@@ -258,6 +267,11 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
     a = sp.parse(arch)
     settings = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
     settings.setdefault("epochs", 20)
+    if target is not None:
+        settings["target"] = target
+    from nasforge.validation import check_train_settings
+
+    check_train_settings({**settings, "seed": seed})  # non-finite or out-of-range settings: exit 2 before training
     cfg = TrainConfig(seed=seed, **settings)
     if not as_json:
         click.echo(f"training {sp.to_string(a)} on {dataset} for {cfg.epochs} epochs ...", err=True)

@@ -21,6 +21,7 @@ import click
 
 from nasforge.cli.common import RichProgress, echo_json, handle_errors, print_table
 from nasforge.errors import InvalidConfigError, UnknownNameError
+from nasforge.naming import safe_filename
 from nasforge.registry import unknown_name_message
 
 __all__ = ["check_strategy", "register", "resume_run", "run_dir", "run_search"]
@@ -42,7 +43,7 @@ def check_strategy(strategy: str) -> bool:
 def run_dir(storage: str, name: str) -> Path:
     """The folder of one-shot run ``name`` next to the store ``storage``."""
     store = Path(storage)
-    return store.parent / f"{store.stem}.oneshot" / name
+    return store.parent / f"{store.stem}.oneshot" / safe_filename(name)  # a name is not a path
 
 
 def run_search(*, space: str, strategy: str, dataset: str | None, epochs: int | None, seed: int, storage: str,

@@ -89,7 +89,7 @@ def register(cli: click.Group) -> None:
                 click.echo(f"preparing the final model of {name} ...", err=True)
             fm = final_model(store, name, dataset=dataset, epochs=epochs, data_root=data_root,
                              model_config=model_cfg or None, cache_dir=_model_cache(storage), retrain=retrain)
-        data = load_dataset(fm.dataset, root=data_root)
+        data = load_dataset(fm.dataset, root=data_root, target=getattr(fm.config, "target", None))
         batch = data.x_test[:64]
         info = export_model(fm.model, out_path, fmt, space=fm.space, arch=fm.arch, config=fm.config,
                             space_config=fm.space_config, batch=batch,

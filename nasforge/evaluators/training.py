@@ -54,6 +54,7 @@ class TrainConfig:
             kernels run faster (NB201 cells, 1 thread: 1.2x on 8x8 digits, 1.3-1.4x on 28x28 MNIST;
             ``benchmarks/layout.py``);
             the values are the same up to rounding and the model is returned in the default layout.
+        target: the label column when the dataset is a ``.csv`` file (None for every other dataset).
     """
 
     epochs: int = 5
@@ -70,6 +71,7 @@ class TrainConfig:
     augment: bool = False
     model: dict[str, Any] = field(default_factory=dict)
     channels_last: bool = True
+    target: str | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.threads < 1:
@@ -157,7 +159,7 @@ def _prepare(dataset: str, cfg: TrainConfig, data_root: str | None) -> dict[str,
 
     from nasforge.data.datasets import load_dataset, split_train_val
 
-    data = load_dataset(dataset, root=data_root)
+    data = load_dataset(dataset, root=data_root, target=cfg.target)
     x_tr, y_tr, x_val, y_val = split_train_val(data.x_train, data.y_train, cfg.val_fraction, seed=0)
     if cfg.max_train is not None and len(x_tr) > cfg.max_train:
         rng = np.random.default_rng(0)
@@ -297,7 +299,7 @@ _DATA_CACHE: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _cached_data(dataset: str, cfg: TrainConfig, data_root: str | None) -> dict[str, Any]:
-    key = (dataset, cfg.val_fraction, cfg.max_train, data_root)
+    key = (dataset, cfg.val_fraction, cfg.max_train, data_root, cfg.target)
     if key not in _DATA_CACHE:
         _DATA_CACHE[key] = _prepare(dataset, cfg, data_root)
     return _DATA_CACHE[key]
@@ -354,7 +356,7 @@ class TrainingEvaluator:
         self.dataset = dataset
         self.cfg = cfg or TrainConfig()
         self.data_root = data_root
-        if dataset not in dataset_names() and not any(dataset.endswith(s) for s in (".npz", "/")) \
+        if dataset not in dataset_names() and not any(dataset.endswith(s) for s in (".npz", ".csv", "/")) \
                 and "/" not in dataset:
             raise UnknownNameError(unknown_name_message("dataset", dataset, dataset_names()))
 

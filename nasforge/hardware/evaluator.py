@@ -62,7 +62,7 @@ def model_setup(evaluator: Any, space: SearchSpace) -> tuple[tuple[int, ...], di
     if isinstance(evaluator, TrainingEvaluator):
         from nasforge.data import load_dataset
 
-        data = load_dataset(evaluator.dataset, root=evaluator.data_root)
+        data = load_dataset(evaluator.dataset, root=evaluator.data_root, target=getattr(evaluator.cfg, "target", None))
         shape = tuple(data.input_shape)
         kw: dict[str, Any] = {"num_classes": data.num_classes}
         if len(shape) == 3:

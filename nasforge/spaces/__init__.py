@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from nasforge.errors import InvalidConfigError
@@ -12,8 +14,8 @@ from nasforge.spaces.dsl import PythonSpace, define_space, inputs, op, repeat, v
 from nasforge.spaces.examples import chain_cnn_space, mlp_space
 from nasforge.spaces.nb201 import NB201Space
 
-__all__ = ["SPACES", "get_space", "register_space", "SearchSpace", "Choice", "InputChoice", "Dimension",
-           "NB201Space", "PythonSpace", "define_space", "op", "value", "inputs", "repeat"]
+__all__ = ["SPACES", "get_space", "register_space", "space_from_spec", "space_reference", "SearchSpace", "Choice",
+           "InputChoice", "Dimension", "NB201Space", "PythonSpace", "define_space", "op", "value", "inputs", "repeat"]
 
 SPACES: Registry[Callable[..., SearchSpace]] = Registry("space")
 SPACES.register("nb201", "NAS-Bench-201 cell: 6 edges x 5 ops, 15,625 architectures")(NB201Space)
@@ -40,3 +42,65 @@ def get_space(name: str, **config: Any) -> SearchSpace:
         return factory(**config)
     except TypeError as exc:
         raise InvalidConfigError(f"bad settings {config} for space '{name}': {exc}") from None
+
+
+# spaces given to a search as objects that no registered name rebuilds: usable in this process only
+_UNREGISTERED: dict[str, SearchSpace] = {}
+_UNREGISTERED_IDS = itertools.count(1)
+
+
+def space_reference(space: str | SearchSpace, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``spec["space"]`` block for a space given by name or as an object.
+
+    A name must be registered. An object is stored by its name and configuration when the registered
+    factory of that name rebuilds the same space (built-in spaces, :func:`define_space`,
+    :func:`register_space`); any other object is kept for this process only and marked
+    ``unregistered``, so a later ``resume`` elsewhere is refused with a clear message.
+
+    Example:
+        >>> space_reference("nb201")
+        {'name': 'nb201', 'config': {}}
+        >>> space_reference(NB201Space(channels=8))
+        {'name': 'nb201', 'config': {'channels': 8, 'cells_per_stage': 5}}
+    """
+    if isinstance(space, str):
+        SPACES.get(space)  # unknown names fail first, with the list of valid ones
+        return {"name": space, "config": dict(config or {})}
+    if not isinstance(space, SearchSpace):
+        raise InvalidConfigError(f"space must be a registered name or a SearchSpace, but got {type(space).__name__}")
+    if config:
+        raise InvalidConfigError("space_config applies to a space given by name, not to a SearchSpace object")
+    cfg = dict(space.config)
+    if space.name in SPACES:
+        try:
+            again = SPACES.get(space.name)(**cfg)
+        except (TypeError, InvalidConfigError):
+            again = None
+        if again is space or (again is not None and type(again) is type(space) and again.to_dict() == space.to_dict()):
+            return {"name": space.name, "config": cfg}
+    key = f"{space.name}#{next(_UNREGISTERED_IDS)}"
+    _UNREGISTERED[key] = space
+    return {"name": space.name, "config": cfg, "unregistered": key}
+
+
+def space_from_spec(block: Mapping[str, Any]) -> SearchSpace:
+    """The space a stored ``spec["space"]`` block describes (the inverse of :func:`space_reference`).
+
+    Raises:
+        InvalidConfigError: the space was a Python object or definition that this process does not have.
+    """
+    name = str(block["name"])
+    key = block.get("unregistered")
+    if key is not None:
+        if key in _UNREGISTERED:
+            return _UNREGISTERED[key]
+        raise InvalidConfigError(
+            f"space '{name}' was passed to the search as a Python object that is not registered, so this process "
+            f"cannot rebuild it; use nf.define_space('{name}', ...) or nf.register_space('{name}', factory) for "
+            "spaces you want to resume, report or export later")
+    if name not in SPACES:
+        raise InvalidConfigError(
+            f"space '{name}' is not registered in this process; a space made with nf.define_space or "
+            "nf.register_space must be defined again (run that code first) before resuming, reporting or "
+            "exporting its experiments")
+    return get_space(name, **dict(block.get("config") or {}))

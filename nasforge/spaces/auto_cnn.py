@@ -112,7 +112,7 @@ class AutoCNNSpace(PythonSpace):
             dims += [value(f"stage{s}.depth", [0, 1, 2]),
                      Choice(f"stage{s}.op", AUTO_CNN_OPS, kind="op", requires=(f"stage{s}.depth", 1))]
         dims += [op("head", ["gap", "flatten"]), value("dropout", [0.0, 0.2])]
-        super().__init__("auto_cnn", dims, _build_auto_cnn, {"input_size": int(input_size)})
+        super().__init__("auto_cnn", dims, _build_auto_cnn, {"input_size": int(input_size)}, data_kind="image")
         self.n_stages = n
 
 

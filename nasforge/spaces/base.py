@@ -157,6 +157,8 @@ class SearchSpace:
     """
 
     name: str = "space"
+    #: the data its networks take: ``"image"`` (C x H x W), ``"tabular"`` (F features) or None (any)
+    data_kind: str | None = None
 
     def __init__(self, name: str, dimensions: Sequence[Dimension], config: Mapping[str, Any] | None = None) -> None:
         self.name = name

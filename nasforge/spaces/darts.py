@@ -61,6 +61,8 @@ class DartsSpace(SearchSpace):
         True
     """
 
+    data_kind = "image"
+
     def __init__(self, channels: int = 16, layers: int = 8) -> None:
         if channels < 1 or layers < 3:
             raise InvalidConfigError(

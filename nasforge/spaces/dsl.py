@@ -75,7 +75,8 @@ class PythonSpace(SearchSpace):
     """A space defined in Python; ``build`` calls the user's function ``build(arch, **cfg)``."""
 
     def __init__(self, name: str, dimensions: Sequence[Dimension | Sequence[Dimension]],
-                 build: Callable[..., Any] | None = None, config: dict[str, Any] | None = None) -> None:
+                 build: Callable[..., Any] | None = None, config: dict[str, Any] | None = None, *,
+                 data_kind: str | None = None) -> None:
         flat: list[Dimension] = []
         for d in dimensions:
             if isinstance(d, (Choice, InputChoice)):
@@ -84,6 +85,9 @@ class PythonSpace(SearchSpace):
                 flat.extend(d)
         super().__init__(name, flat, config)
         self._build = build
+        if data_kind not in (None, "image", "tabular"):
+            raise InvalidConfigError(f"data_kind must be 'image', 'tabular' or None, but got {data_kind!r}")
+        self.data_kind = data_kind
 
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         if self._build is None:
@@ -91,7 +95,51 @@ class PythonSpace(SearchSpace):
         return self._build(self.validate(arch), **{**self.config, **cfg})
 
 
+# name -> the space define_space made last under that name, and the one factory registered for it
+_DEFINED: dict[str, PythonSpace] = {}
+_FACTORIES: dict[str, Callable[..., PythonSpace]] = {}
+
+
+def _defined_factory(name: str) -> Callable[..., PythonSpace]:
+    def factory(**config: Any) -> PythonSpace:
+        space = _DEFINED[name]
+        if not config or config == space.config:
+            return space
+        return PythonSpace(name, space.dimensions, space._build, {**space.config, **config},
+                           data_kind=space.data_kind)
+
+    factory.__doc__ = f"space '{name}' defined in Python with nasforge.define_space"
+    return factory
+
+
 def define_space(name: str, dimensions: Sequence[Dimension | Sequence[Dimension]],
-                 build: Callable[..., Any] | None = None, **config: Any) -> PythonSpace:
-    """Make a search space from primitives (see the module docstring for an example)."""
-    return PythonSpace(name, dimensions, build, config)
+                 build: Callable[..., Any] | None = None, *, data_kind: str | None = None,
+                 **config: Any) -> PythonSpace:
+    """Make a search space from primitives and register it under ``name`` (see the module docstring).
+
+    The space can then be searched by name (``nf.search(space="my_mlp", ...)``, ``--space`` in a
+    script that defined it) or as the returned object. Defining the same name again replaces the
+    earlier definition; a name taken by a built-in or :func:`~nasforge.spaces.register_space` space
+    is refused.
+
+    Args:
+        name: the space's name, as stored in experiment specs.
+        dimensions: choices made with :func:`op`, :func:`value`, :func:`inputs`, :func:`repeat`.
+        build: ``build(arch, *, num_classes, in_features | in_channels, **config) -> nn.Module``.
+        data_kind: ``"image"`` or ``"tabular"`` when the networks need that kind of data (checked
+            before a search starts); None accepts any.
+        config: settings passed to ``build``.
+
+    Raises:
+        InvalidConfigError: when ``name`` belongs to a space that was not made by ``define_space``.
+    """
+    from nasforge.spaces import SPACES
+
+    space = PythonSpace(name, dimensions, build, config, data_kind=data_kind)
+    if name in SPACES and name not in _FACTORIES:
+        raise InvalidConfigError(f"space name '{name}' is taken by a registered space; choose another name")
+    _DEFINED[name] = space
+    if name not in _FACTORIES:
+        _FACTORIES[name] = _defined_factory(name)
+        SPACES.register(name, f"defined in Python: {len(space.dimensions)} dimensions")(_FACTORIES[name])
+    return space

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasforge.arch import Architecture
-from nasforge.spaces.dsl import PythonSpace, define_space, inputs, op, repeat, value
+from nasforge.spaces.dsl import PythonSpace, inputs, op, repeat, value
 
 __all__ = ["chain_cnn_space", "mlp_space"]
 
@@ -56,13 +56,14 @@ def _build_chain_cnn(arch: Architecture, num_classes: int = 10, in_channels: int
 
 def chain_cnn_space() -> PythonSpace:
     """The example image space written with ``op``/``value``/``inputs``/``repeat``."""
-    return define_space(
+    return PythonSpace(
         "chain_cnn",
         [
             value("stem_width", [8, 16, 32]),
             repeat("block", 1, 4, lambda i: [op("op", CNN_OPS), inputs("skip", n_candidates=i + 1)]),
         ],
         build=_build_chain_cnn,
+        data_kind="image",
     )
 
 
@@ -86,9 +87,10 @@ def _build_mlp(arch: Architecture, num_classes: int = 2, in_features: int | None
 
 def mlp_space() -> PythonSpace:
     """MLPs for tabular data: 1-4 hidden layers, each with width, activation and dropout."""
-    return define_space(
+    return PythonSpace(
         "mlp",
         [repeat("layer", 1, 4, [value("width", [16, 32, 64, 128, 256]), op("activation", ["relu", "gelu", "tanh"]),
                                 value("dropout", [0.0, 0.1, 0.3])])],
         build=_build_mlp,
+        data_kind="tabular",
     )

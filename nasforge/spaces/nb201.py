@@ -50,6 +50,8 @@ class NB201Space(SearchSpace):
         15625
     """
 
+    data_kind = "image"
+
     def __init__(self, channels: int = 16, cells_per_stage: int = 5) -> None:
         if channels < 1 or cells_per_stage < 0:
             raise InvalidConfigError(
