@@ -86,6 +86,9 @@ def test_runs_with_no_data_folder_anywhere(tmp_path) -> None:
     work = tmp_path / "deep" / "work"
     work.mkdir(parents=True)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONPATH": str(pkg)}
+    where = subprocess.run([sys.executable, "-c", "import nasforge; print(nasforge.__file__)"], cwd=work, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(where).is_relative_to(pkg), where  # the copy runs, not the repository
     out = subprocess.run([sys.executable, "-m", "nasforge", "compare", "--strategies", "random,evolution",
                           "--seeds", "2", "--budget-seconds", "12000", "--json"],
                          cwd=work, env=env, capture_output=True, text=True, timeout=300)
