@@ -358,16 +358,16 @@ class Runner:
     def run(self) -> SearchSummary:
         """Run until the budget is spent; returns the summary."""
         t0 = time.perf_counter()
-        reruns = self._restore()
-        if self._lease is not None:
-            self._lease.start()
-        if reruns:
-            log.info("resuming %s: rerunning %d interrupted trial(s)", self.exp.name, len(reruns))
         b = self.exp.budget
         in_flight: dict[Future[Result], tuple[int, int | None, Suggestion, float]] = {}
         workers = max(1, int(getattr(self.executor, "workers", 1)))
         final_status = "interrupted"
         try:
+            reruns = self._restore()  # takes the lease (refused while another live runner holds it)
+            if self._lease is not None:
+                self._lease.start()
+            if reruns:
+                log.info("resuming %s: rerunning %d interrupted trial(s)", self.exp.name, len(reruns))
             if self.progress:
                 self.progress.start(b.trials if b.trials else b.seconds, "trials" if b.trials else "s")
             self._loop(reruns, in_flight, workers, t0)
