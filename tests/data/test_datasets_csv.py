@@ -92,3 +92,12 @@ def test_search_and_train_on_a_csv_through_api_and_cli(tmp_path: Path, monkeypat
     missing = runner.invoke(cli, ["search", "--space", "mlp", "--dataset", "data.csv", "--trials", "1",
                                   "--storage", "r.db"])
     assert missing.exit_code == 2 and "--target COLUMN" in missing.stderr
+
+
+def test_fit_command_reads_a_csv_with_target(tmp_path: Path) -> None:
+    csv = _table(tmp_path / "data.csv", n=60)
+    res = CliRunner().invoke(cli, ["fit", "--data", str(csv), "--target", "kind", "--max-trials", "1",
+                                   "--time-budget", "5s", "--threads", "1", "--out", str(tmp_path / "fitted"),
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    assert '"estimator": "TabularClassifier"' in res.stdout and '"test_samples": 12' in res.stdout
