@@ -362,6 +362,7 @@ class Runner:
         in_flight: dict[Future[Result], tuple[int, int | None, Suggestion, float]] = {}
         workers = max(1, int(getattr(self.executor, "workers", 1)))
         final_status = "interrupted"
+        looping = False  # trials can be in flight only once the loop has started
         try:
             reruns = self._restore()  # takes the lease (refused while another live runner holds it)
             if self._lease is not None:
@@ -370,14 +371,17 @@ class Runner:
                 log.info("resuming %s: rerunning %d interrupted trial(s)", self.exp.name, len(reruns))
             if self.progress:
                 self.progress.start(b.trials if b.trials else b.seconds, "trials" if b.trials else "s")
+            looping = True
             self._loop(reruns, in_flight, workers, t0)
             final_status = "finished"
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM turned into an interrupt by the CLI
-            self._interrupt(in_flight)
+            if looping:
+                self._interrupt()
             raise SearchInterrupted(self.exp.name, self.store.path if self.store is not None else None,
                                     getattr(exc, "signal_name", "SIGINT")) from None
         except BaseException:
-            self._interrupt(in_flight)
+            if looping:
+                self._interrupt()
             raise
         finally:
             if self.progress:
@@ -385,7 +389,7 @@ class Runner:
             self._release(final_status)
         return self.summary(time.perf_counter() - t0)
 
-    def _interrupt(self, in_flight: dict[Future[Result], tuple[int, int | None, Suggestion, float]]) -> None:
+    def _interrupt(self) -> None:
         """Record the trials in flight as interrupted (they are rerun on resume).
 
         This runner holds the lease, so every unfinished trial of the experiment is its own,

@@ -211,7 +211,8 @@ def status(name: str | None, storage: str, as_json: bool) -> None:
             rows.append({"name": n, "status": rec.status, "strategy": rec.spec["strategy"]["name"],
                          "space": rec.spec["space"]["name"], "budget": rec.spec["budget"],
                          "trials": counts, "cost_seconds": sum(t.cost for t in trials if t.tell_order is not None),
-                         "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.created))})
+                         "created": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(rec.created)),
+                         "owner": rec.owner if rec.status == "running" else None})
     if as_json:
         echo_json({"experiments": rows})
         return

@@ -58,6 +58,8 @@ def test_kill_9_then_status_is_interrupted_and_resume_finishes(tmp_path, csv) ->
     try:
         _wait_for_trials(db, 30, proc)
         assert _status(db, "e1") == "running"
+        st = json.loads(run_cli("status", "--storage", str(db), "--json", env=ENV).stdout)["experiments"][0]
+        assert st["owner"].split(":")[-2] == str(proc.pid)  # host:pid:token of the live runner
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
     finally:
