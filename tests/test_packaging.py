@@ -30,14 +30,16 @@ def test_wheel_installs_and_compares_outside_the_repo(tmp_path: Path) -> None:
                              check=True, capture_output=True, text=True).stdout.strip()
     ours = {sysconfig.get_paths()["purelib"], *(p for p in sys.path if p.endswith("site-packages"))}
     Path(purelib, "base_env.pth").write_text("\n".join(sorted(ours)) + "\n")
-    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(whl)], check=True,
-                   capture_output=True, text=True, timeout=120)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}  # no PYTHONPATH: only the venv counts
+    # --ignore-installed: the checkout's own metadata (an editable install) must not count as installed
+    subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed", "-q", str(whl)],
+                   check=True, capture_output=True, text=True, timeout=120, env=env)
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
     where = subprocess.run([str(py), "-c", "import nasforge; print(nasforge.__file__)"], cwd=work, env=env,
-                           check=True, capture_output=True, text=True).stdout.strip()
-    assert Path(where).is_relative_to(venv), where  # the installed copy, not the checkout
+                           capture_output=True, text=True)
+    assert where.returncode == 0, where.stderr
+    assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout  # the installed copy, not the checkout
     out = subprocess.run([str(venv / "bin" / "nasforge"), "compare", "--strategies", "random,evolution", "--seeds",
                           "100", "--budget-seconds", "12000", "--json"], cwd=work, env=env, capture_output=True,
                          text=True, timeout=180)

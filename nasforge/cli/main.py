@@ -104,7 +104,8 @@ def training_options(fn: Any) -> Any:
 @storage_option
 @click.option("--name", help="Experiment name (default: strategy and time).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Strategy hyperparameter (repeatable).")
-@click.option("--benchmark-file", type=str, help="CSV with an arch_str column and metric columns.")
+@click.option("--benchmark-file", type=str, help="CSV with an arch_str column and metric columns "
+              "(default: the NAS-Bench-201 table that ships with nasforge).")
 @click.option("--signal", help="Benchmark column the search sees.")
 @click.option("--report", help="Hidden benchmark column reported at the end.")
 @click.option("--objectives", help="Comma list metric[:max|min] (default: val_acc:max).")
@@ -298,7 +299,8 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
 @click.option("--seeds", type=int, default=100, show_default=True, help="Number of seeds (0..N-1).")
 @click.option("--trials", type=int, help="Queries per run.")
 @click.option("--budget-seconds", type=float, help="Simulated seconds per run (NB201 paper: 12000).")
-@click.option("--benchmark-file", type=str)
+@click.option("--benchmark-file", type=str, help="CSV with an arch_str column and metric columns "
+              "(default: the NAS-Bench-201 table that ships with nasforge).")
 @click.option("--signal")
 @click.option("--report")
 @click.option("--param", "params", multiple=True, metavar="STRATEGY.KEY=VALUE",
