@@ -50,11 +50,12 @@ def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
     assert runs[0] == runs[1] and runs[0] != runs[2]
 
 
-def test_bf16_autocast_trains_on_the_cpu_and_is_recorded() -> None:
+@pytest.mark.parametrize("precision", ["bf16", "16-mixed"])
+def test_autocast_trains_on_the_cpu_and_is_recorded(precision: str) -> None:
     x, y = _data()
-    result = train(_net(), (x[:90], y[:90]), Recipe(epochs=3, batch_size=16, device="cpu", precision="bf16"),
+    result = train(_net(), (x[:90], y[:90]), Recipe(epochs=3, batch_size=16, device="cpu", precision=precision),
                    val=(x[90:], y[90:]))
-    assert result.precision == "bf16" and math.isfinite(result.val_loss) and result.val_acc > 50.0
+    assert result.precision == precision and math.isfinite(result.val_loss) and result.val_acc > 50.0
     with pytest.raises(UnknownNameError, match="precision"):
         Recipe(precision="8")
 
