@@ -75,7 +75,7 @@ BASELINES = {"keras-cnn": keras_cnn, "vgg-bn-cnn": vgg_bn_cnn, "auto-cnn-start":
 def run_baseline(name: str, ds: Any, budget: float, threads: int, seed: int) -> dict[str, Any]:
     import torch
 
-    from nasforge.estimators._train import Recipe, predict_logits, set_threads, train_model
+    from nasforge.training import Recipe, predict_logits, set_threads, train
 
     t0 = time.perf_counter()
     set_threads(threads)
@@ -89,8 +89,9 @@ def run_baseline(name: str, ds: Any, budget: float, threads: int, seed: int) -> 
     model = (build(x.shape[1], ds.num_classes, input_hw=x.shape[2:]) if build is auto_cnn_start
              else build(x.shape[1], ds.num_classes))
     # the budget decides the epochs (the schedule is planned to end with it), as for ImageClassifier
-    recipe = Recipe(epochs=None, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=5e-4, augment="shift")
-    stats = train_model(model, xt, yt, recipe, seconds=budget - (time.perf_counter() - t0), seed=seed)
+    recipe = Recipe(epochs=None, batch_size=128, lr=3e-3, optimizer="adamw", weight_decay=5e-4, augment="shift",
+                    schedule="cosine", warmup=0.05, drop_last=True, val_every_epoch=False, device="cpu")
+    stats = train(model, (xt, yt), recipe, seconds=budget - (time.perf_counter() - t0), seed=seed)
     fit_s = time.perf_counter() - t0
     xs = torch.from_numpy(((ds.x_test - mean) / std).astype(np.float32))
     correct = predict_logits(model, xs).argmax(1).numpy() == ds.y_test

@@ -1,14 +1,14 @@
 """Memory layout of image batches in training: channels-last against the default (NCHW) layout.
 
 Times training steps of the image baselines of ``benchmarks/automl.py`` and of the ``auto_cnn``
-space's start network through :func:`nasforge.estimators._train.train_model` (the trainer of the
-estimators and of the baselines), on random 28x28 MNIST-shaped batches, one torch thread, with
+space's start network through :func:`nasforge.training.train` (the one trainer of the
+estimators, the baselines and the search evaluator), on random 28x28 MNIST-shaped batches, one torch thread, with
 ``Recipe(channels_last=False)`` and ``Recipe(channels_last=True)`` alternating so that any
 drift in machine load hits both alike. Prints seconds per 60,000-image epoch and the ratio.
-Then the same comparison for :func:`nasforge.evaluators.training.train_architecture` (the
+Then the same comparison for :func:`nasforge.training.train_architecture` (the
 real-training evaluator of ``nasforge search --dataset`` and of ``make demo``): an NB201 cell
 (8 channels, one cell per stage) trained on digits and on 6,000 MNIST images with
-``TrainConfig(channels_last=...)``.
+``Recipe(channels_last=...)``.
 
     flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/layout.py
 """
@@ -30,7 +30,7 @@ def main() -> None:
     import automl
     import torch
 
-    from nasforge.estimators._train import Recipe, set_threads, train_model, warm_up_torch
+    from nasforge.training import Recipe, set_threads, train, warm_up_torch
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=40, help="training steps per timing")
@@ -53,16 +53,17 @@ def main() -> None:
             for cl in (False, True):
                 torch.manual_seed(0)
                 model = build(1, 10)
-                recipe = Recipe(epochs=1, augment="shift", channels_last=cl)
+                recipe = Recipe(epochs=1, batch_size=128, lr=3e-3, optimizer="adamw", augment="shift",
+                                channels_last=cl, schedule="cosine", warmup=0.05, drop_last=True, val_every_epoch=False, device="cpu")
                 t0 = time.perf_counter()
-                train_model(model, x, y, recipe)
+                train(model, (x, y), recipe)
                 times[cl].append((time.perf_counter() - t0) / args.steps * 60000 / 128)
         params = sum(q.numel() for q in build(1, 10).parameters())
         a, b = statistics.median(times[False]), statistics.median(times[True])
         print(f"| {name} | {params:,} | {a:.1f} | {b:.1f} | {a / b:.2f}x |", flush=True)
 
-    from nasforge.evaluators.training import TrainConfig, train_architecture
     from nasforge.spaces import get_space
+    from nasforge.training import DataSettings, train_architecture
 
     space = get_space("nb201")
     cell = space.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
@@ -72,9 +73,10 @@ def main() -> None:
         secs: dict[bool, list[float]] = {False: [], True: []}
         for _ in range(args.repeats):
             for cl in (False, True):
-                cfg = TrainConfig(epochs=epochs, threads=args.threads, max_train=max_train,
-                                  model={"channels": 8, "cells_per_stage": 1}, channels_last=cl)
-                secs[cl].append(train_architecture(space, cell, dataset, cfg).seconds)
+                data = DataSettings(threads=args.threads, max_train=max_train,
+                                    model={"channels": 8, "cells_per_stage": 1})
+                secs[cl].append(train_architecture(space, cell, dataset, Recipe(epochs=epochs, channels_last=cl,
+                                                                                device="cpu"), data).seconds)
         a, b = statistics.median(secs[False]), statistics.median(secs[True])
         label = f"{dataset}, {epochs} epoch(s)" + (f" on {max_train:,} images" if max_train else "")
         print(f"| {label} | {a:.1f} | {b:.1f} | {a / b:.2f}x |", flush=True)

@@ -76,13 +76,13 @@ def _search_job(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _train_job(job: dict[str, Any]) -> dict[str, Any]:
-    from nasforge.evaluators.training import TrainConfig, train_architecture
     from nasforge.spaces import get_space
+    from nasforge.training import DataSettings, Recipe, train_architecture
 
     space = get_space("nb201")
-    cfg = TrainConfig(epochs=job["epochs"], batch_size=64, lr=0.05, seed=0, threads=1,
-                      model={"channels": 8, "cells_per_stage": 1})
-    out = train_architecture(space, space.parse(job["arch"]), job["data"], cfg)
+    recipe = Recipe(epochs=job["epochs"], batch_size=64, lr=0.05, device="cpu")
+    data = DataSettings(seed=0, threads=1, model={"channels": 8, "cells_per_stage": 1})
+    out = train_architecture(space, space.parse(job["arch"]), job["data"], recipe, data)
     return {"arch": job["arch"], "test_acc": out.test_acc, "val_acc": out.val_acc, "seconds": out.seconds,
             "params": out.params}
 

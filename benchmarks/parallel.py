@@ -42,12 +42,12 @@ def _warm_worker(seconds: float) -> None:
     that each worker gets one of these calls."""
     import numpy as np
 
-    from nasforge.evaluators.training import TrainConfig, train_architecture
     from nasforge.spaces import get_space
+    from nasforge.training import DataSettings, Recipe, train_architecture
 
     space = get_space("nb201")
-    train_architecture(space, space.sample(np.random.default_rng(0)), "digits",
-                       TrainConfig(epochs=1, max_train=64, model={"channels": 4, "cells_per_stage": 1}))
+    train_architecture(space, space.sample(np.random.default_rng(0)), "digits", Recipe(epochs=1),
+                       DataSettings(max_train=64, model={"channels": 4, "cells_per_stage": 1}))
     time.sleep(seconds)
 
 

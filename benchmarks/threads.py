@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from nasforge.evaluators.training import TrainConfig, train_architecture
+from nasforge.training import DataSettings, Recipe, train_architecture
 from nasforge.spaces import get_space
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
@@ -29,10 +29,10 @@ def main() -> None:
     for dataset, model, max_train, epochs in cases:
         results = {}
         for threads in sorted({1, 2, default}):
-            cfg = TrainConfig(epochs=epochs, threads=threads, model=model, max_train=max_train)
-            train_architecture(space, arch, dataset, cfg, epochs=1)  # warm-up: data load, allocator
+            recipe, data = Recipe(epochs=epochs), DataSettings(threads=threads, model=model, max_train=max_train)
+            train_architecture(space, arch, dataset, recipe, data, epochs=1)  # warm-up: data load, allocator
             t0 = time.perf_counter()
-            train_architecture(space, arch, dataset, cfg)
+            train_architecture(space, arch, dataset, recipe, data)
             results[threads] = (time.perf_counter() - t0) / epochs
         base = results[1]
         for threads, sec in results.items():

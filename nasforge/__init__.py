@@ -16,13 +16,14 @@ from nasforge.errors import (
 )
 from nasforge.evaluators.base import Objective, Observation, Result
 from nasforge.runner import Budget, Runner
-from nasforge.spaces import SPACES, define_space, get_space, inputs, op, register_space, repeat, value
+from nasforge.spaces import SPACES, define_space, get_space, inputs, loguniform, op, register_space, repeat, value
 from nasforge.storage import Store
 from nasforge.strategies import STRATEGIES, Strategy, make_strategy
 
 __version__ = "0.1.0"
 
-_LAZY = {"ImageClassifier": "nasforge.estimators", "TabularClassifier": "nasforge.estimators"}
+_LAZY = {"ImageClassifier": "nasforge.estimators", "TabularClassifier": "nasforge.estimators",
+         "Recipe": "nasforge.training"}
 
 
 def __getattr__(name: str) -> object:
@@ -37,6 +38,6 @@ __all__ = [
     "Architecture", "Budget", "DatasetUnavailableError", "InvalidArchitectureError", "InvalidConfigError",
     "NasforgeError", "Objective", "Observation", "Result", "Runner", "SPACES", "STRATEGIES", "Store", "Strategy",
     "UnknownNameError", "build_experiment", "define_space", "get_space", "inputs", "make_spec", "make_strategy",
-    "op", "register_space", "repeat", "resume", "search", "value", "__version__",
-    "ImageClassifier", "TabularClassifier",
+    "loguniform", "op", "register_space", "repeat", "resume", "search", "value", "__version__",
+    "ImageClassifier", "Recipe", "TabularClassifier",
 ]

@@ -41,9 +41,12 @@ def make_spec(*, space: str | SearchSpace = "nb201", strategy: str = "evolution"
               signal: str | None = None, report: str | None = None, objectives: str | Sequence[str] | None = None,
               constraints: Mapping[str, float] | None = None, train: Mapping[str, Any] | None = None,
               data_root: str | None = None, extra_metrics: Sequence[str] = (),
-              hardware: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              hardware: Mapping[str, Any] | None = None, device: str | None = None,
+              precision: str | None = None) -> dict[str, Any]:
     """Collect search settings into a spec (validated when built). Exactly one of ``benchmark``
-    and ``dataset`` picks the evaluator. Objectives or constraints that name a hardware cost metric
+    and ``dataset`` picks the evaluator; ``train`` holds training settings (recipe fields of
+    :class:`nasforge.training.Recipe` and data settings), ``device``/``precision`` are short for
+    ``train={"device": ..., "precision": ...}``. Objectives or constraints that name a hardware cost metric
     (``latency_ms``, ``flops_M``, ...; see :mod:`nasforge.hardware`) wrap the evaluator in a
     :class:`~nasforge.hardware.CostEvaluator`; ``hardware`` sets its options (batch size, threads)."""
     from nasforge.strategies import STRATEGIES
@@ -60,7 +63,8 @@ def make_spec(*, space: str | SearchSpace = "nb201", strategy: str = "evolution"
         evaluator: dict[str, Any] = {"kind": "benchmark", "name": benchmark, "dataset": bench_dataset,
                                      "file": benchmark_file, "signal": signal, "report": report}
     else:
-        evaluator = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": dict(train or {})}
+        config = {**dict(train or {}), **{k: v for k, v in (("device", device), ("precision", precision)) if v}}
+        evaluator = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": config}
     objs = parse_objectives(objectives, "val_acc")
     from nasforge.hardware.spec import hardware_spec
 
@@ -99,15 +103,11 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
                                 report=ev.get("report"), extra=ev.get("extra", ()),
                                 require_cost=(spec.get("budget") or {}).get("seconds") is not None)
     if ev["kind"] == "train":
-        from nasforge.evaluators.training import TrainConfig, TrainingEvaluator
+        from nasforge.evaluators.training import TrainingEvaluator
 
         cfg = dict(ev.get("config") or {})
         cfg.setdefault("seed", spec.get("seed", 0))
-        try:
-            train_cfg = TrainConfig(**cfg)
-        except TypeError as exc:
-            raise InvalidConfigError(f"bad training settings {cfg}: {exc}") from None
-        return TrainingEvaluator(space, ev["dataset"], train_cfg, data_root=ev.get("data_root"))
+        return TrainingEvaluator.from_settings(space, ev["dataset"], cfg, data_root=ev.get("data_root"))
     raise UnknownNameError(unknown_name_message("evaluator kind", str(ev["kind"]), ["benchmark", "train"]))
 
 

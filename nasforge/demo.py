@@ -19,10 +19,10 @@ from rich.table import Table
 
 from nasforge import api
 from nasforge.cli.common import RichProgress
-from nasforge.evaluators.training import TrainConfig, train_architecture
 from nasforge.export import save_model
 from nasforge.spaces import get_space
 from nasforge.storage import Store
+from nasforge.training import DataSettings, Recipe, train_architecture
 
 RESNET_CELL = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
 
@@ -68,12 +68,14 @@ def main(argv: list[str] | None = None) -> None:
         console.print("[red]no trial succeeded")
         return
     space = get_space("nb201")
-    cfg = TrainConfig(epochs=args.final_epochs, model=model_cfg, max_train=max_train, seed=args.seed)
+    recipe = Recipe(epochs=args.final_epochs)
+    data = DataSettings(model=model_cfg, max_train=max_train, seed=args.seed)
     console.print(f"retraining the best cell and a hand-designed ResNet cell for {args.final_epochs} epochs "
                   f"on train+validation ...")
-    final = train_architecture(space, space.parse(best.arch), args.dataset, cfg, final=True)
-    resnet = train_architecture(space, space.parse(RESNET_CELL), args.dataset, cfg, final=True)
-    model_path = save_model(final.model, out / "best_model.pt", space="nb201", arch=best.arch, config=cfg)
+    final = train_architecture(space, space.parse(best.arch), args.dataset, recipe, data, final=True)
+    resnet = train_architecture(space, space.parse(RESNET_CELL), args.dataset, recipe, data, final=True)
+    model_path = save_model(final.model, out / "best_model.pt", space="nb201", arch=best.arch,
+                            config={**recipe.to_dict(), **vars(data)})
 
     res = Table(title="stand-alone test accuracy (same recipe)")
     for col in ("model", "architecture", "test acc %", "params"):

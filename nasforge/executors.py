@@ -52,6 +52,7 @@ __all__ = [
     "WorkerDiedError",
     "limit_threads",
     "make_executor",
+    "ray_resources",
     "start_local_ray",
 ]
 
@@ -121,8 +122,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn: Connection, threads: int) -> None:
-    """Loop of one worker process: receive a task, run it, send back the outcome."""
+def _worker_main(conn: Connection, threads: int, env: dict[str, str] | None = None) -> None:
+    """Loop of one worker process: receive a task, run it, send back the outcome.
+
+    ``env`` is set before anything runs (``CUDA_VISIBLE_DEVICES``: this worker's GPU, which CUDA
+    reads when it first starts in the process).
+    """
+    os.environ.update(env or {})
     limit_threads(threads)
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
@@ -178,6 +184,7 @@ class _Worker:
     process: Any
     conn: Connection
     tokens: set[int] = field(default_factory=set)
+    slot: int = 0  # the worker's place in the pool: decides its GPU
 
 
 class _Sticky:
@@ -221,6 +228,9 @@ class ProcessExecutor:
         start_method: ``forkserver`` (default) or ``spawn``; ``fork`` is refused because forking
             a process that already runs torch's thread pools can deadlock the child.
         preload: modules the forkserver imports once for all workers.
+        gpus: GPUs to share among the workers: worker ``i`` sees only GPU ``i mod gpus``
+            (``CUDA_VISIBLE_DEVICES``), so each trains on its own. None: the GPUs torch sees (or
+            those ``CUDA_VISIBLE_DEVICES`` lists); 0 leaves the workers' environment alone.
 
     ``fn`` and its arguments must be picklable by reference (functions and classes defined at
     the top level of an importable module).
@@ -232,7 +242,8 @@ class ProcessExecutor:
     """
 
     def __init__(self, workers: int = 2, *, threads: int = 1, timeout: float | None = None,
-                 start_method: str = "forkserver", preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+                 start_method: str = "forkserver", preload: Sequence[str] = DEFAULT_PRELOAD,
+                 gpus: int | None = None) -> None:
         if workers < 1 or threads < 1:
             raise InvalidConfigError(f"workers >= 1 and threads >= 1 must hold, but got "
                                      f"(workers={workers}, threads={threads})")
@@ -243,6 +254,7 @@ class ProcessExecutor:
         self.workers = int(workers)
         self.threads = int(threads)
         self.timeout = timeout
+        self.gpus = gpus
         self.restarts = 0  # workers replaced after dying or timing out
         self._ctx = mp.get_context(start_method)
         if start_method == "forkserver":
@@ -261,7 +273,7 @@ class ProcessExecutor:
     def _start(self) -> None:
         """Start the workers and the watcher on first use, so that a command that fails on its
         input does not pay for starting processes."""
-        self._pool = [self._start_worker() for _ in range(self.workers)]
+        self._pool = [self._start_worker(i) for i in range(self.workers)]
         self._idle = deque(self._pool)
         self._monitor = threading.Thread(target=self._watch, name="nasforge-process-pool", daemon=True)
         self._monitor.start()
@@ -317,12 +329,16 @@ class ProcessExecutor:
         self.shutdown()
 
     # ------------------------------------------------------------------ internals
-    def _start_worker(self) -> _Worker:
+    def _start_worker(self, slot: int) -> _Worker:
+        from nasforge.training.device import gpu_env_for_worker
+
         parent, child = self._ctx.Pipe()
-        proc = self._ctx.Process(target=_worker_main, args=(child, self.threads), name="nasforge-worker", daemon=True)
+        env = gpu_env_for_worker(slot, self.gpus)
+        proc = self._ctx.Process(target=_worker_main, args=(child, self.threads, env), name="nasforge-worker",
+                                 daemon=True)
         proc.start()
         child.close()
-        return _Worker(proc, parent)
+        return _Worker(proc, parent, slot=slot)
 
     def _replace(self, worker: _Worker) -> None:
         """Swap a dead or killed worker for a fresh one (its cached objects are resent on demand)."""
@@ -335,7 +351,7 @@ class ProcessExecutor:
             self._idle.remove(worker)
         self.restarts += 1
         if not self._closed:
-            fresh = self._start_worker()
+            fresh = self._start_worker(worker.slot)
             self._pool.append(fresh)
             self._idle.append(fresh)
             self._wake()  # the watcher must add the new worker's pipe to what it waits on
@@ -506,6 +522,9 @@ class RayExecutor:
         dashboard: with a local Ray, also start Ray's dashboard (on 127.0.0.1); off by default.
         threads: CPUs (and torch threads) per trial.
         timeout: seconds a trial may run before its task is cancelled (force-killed).
+        gpus_per_trial: GPUs each trial requests (fractional shares a GPU between trials; 0: none).
+            Ray then runs the trial on a node with that much GPU free and sets its
+            ``CUDA_VISIBLE_DEVICES``.
 
     Example:
         >>> with RayExecutor(2) as ex:  # doctest: +SKIP
@@ -514,12 +533,15 @@ class RayExecutor:
     """
 
     def __init__(self, workers: int | None = None, *, address: str | None = None, threads: int = 1,
-                 timeout: float | None = None, dashboard: bool = False) -> None:
+                 timeout: float | None = None, dashboard: bool = False, gpus_per_trial: float = 0.0) -> None:
         if (workers is not None and workers < 1) or threads < 1:
             raise InvalidConfigError(f"workers >= 1 and threads >= 1 must hold, but got "
                                      f"(workers={workers}, threads={threads})")
         if timeout is not None and timeout <= 0:
             raise InvalidConfigError(f"the trial timeout must be > 0 seconds, but got {timeout}")
+        if not float(gpus_per_trial) >= 0:
+            raise InvalidConfigError(f"gpus_per_trial must be >= 0, but got {gpus_per_trial}")
+        self.gpus_per_trial = float(gpus_per_trial)
         try:
             import ray
         except ImportError:
@@ -544,7 +566,7 @@ class RayExecutor:
                 start_local_ray(ray, ncpu, dashboard=dashboard, **opts)
         cpus = float(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers or max(1, int(cpus // self.threads)))
-        self._remote = ray.remote(_ray_call).options(num_cpus=self.threads, max_retries=0)
+        self._remote = ray.remote(_ray_call).options(**ray_resources(self.threads, self.gpus_per_trial))
         self._refs: dict[Any, Any] = {}  # id of a sticky object -> its ObjectRef
         self._sticky = _Sticky()
         self._lock = threading.Lock()
@@ -623,8 +645,16 @@ class RayExecutor:
         self.shutdown()
 
 
+def ray_resources(threads: int, gpus_per_trial: float) -> dict[str, Any]:
+    """The Ray task options of one trial: its CPUs, GPUs (only when it asks for some), no retries."""
+    opts: dict[str, Any] = {"num_cpus": threads, "max_retries": 0}
+    if gpus_per_trial > 0:
+        opts["num_gpus"] = gpus_per_trial
+    return opts
+
+
 def make_executor(kind: str | None = None, *, workers: int | None = None, threads: int = 1,
-                  timeout: float | None = None, address: str | None = None) -> Any:
+                  timeout: float | None = None, address: str | None = None, gpus_per_trial: float = 0.0) -> Any:
     """Build an executor by name.
 
     Args:
@@ -636,6 +666,8 @@ def make_executor(kind: str | None = None, *, workers: int | None = None, thread
         threads: torch threads per worker.
         timeout: per-trial seconds (``process`` and ``ray``).
         address: Ray cluster address (``ray`` only).
+        gpus_per_trial: GPUs a Ray trial requests (``ray`` only; the process pool gives each
+            worker one GPU of the machine instead).
 
     Example:
         >>> make_executor("inline").workers
@@ -662,4 +694,4 @@ def make_executor(kind: str | None = None, *, workers: int | None = None, thread
     if kind == "process":
         n = workers or max(1, (os.cpu_count() or 1) // max(1, threads))
         return ProcessExecutor(n, threads=threads, timeout=timeout)
-    return RayExecutor(workers, address=address, threads=threads, timeout=timeout)
+    return RayExecutor(workers, address=address, threads=threads, timeout=timeout, gpus_per_trial=gpus_per_trial)

@@ -68,7 +68,7 @@ def load_model(path: str | Path) -> Any:
         kw["in_channels"] = shape[0]
     else:
         kw["in_features"] = shape[0]
-    kw.update((meta.get("train_config") or {}).get("model", {}))
+    kw.update((meta.get("train_config") or {}).get("model") or {})
     model = space.build(space.parse(meta["arch"]), **kw)
     with torch.no_grad():
         model(torch.zeros(1, *shape))
@@ -88,25 +88,11 @@ class ExportCheckError(NasforgeError):
 
 def _normalized(model: Any) -> Any:
     """``model`` with its input normalisation (``nasforge_meta`` mean/std) as the first layer."""
-    import torch
     from torch import nn
 
-    info = getattr(model, "nasforge_meta", {}) or {}
-    shape = list(info.get("input_shape", []))
-    mean, std = info.get("mean"), info.get("std")
+    from nasforge.training.data import Normalize
 
-    class Normalized(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = model
-            view = [1, -1] + [1] * (len(shape) - 1) if shape else [1, -1]
-            self.register_buffer("mean", torch.tensor(mean if mean is not None else [0.0]).view(*view))
-            self.register_buffer("std", torch.tensor(std if std is not None else [1.0]).view(*view))
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.net((x - self.mean) / self.std)
-
-    return Normalized().eval()
+    return nn.Sequential(Normalize.from_meta(getattr(model, "nasforge_meta", {}) or {}), model).eval()
 
 
 def _example(model: Any, batch: Any, size: int = 8) -> Any:
@@ -171,7 +157,8 @@ def export_model(model: Any, path: str | Path, fmt: str, *, space: str, arch: st
     """Write a trained model as ``torchscript``, ``pt2``, ``onnx`` or ``state_dict`` (+ ``PATH.json``).
 
     Args:
-        model: a trained network with ``nasforge_meta`` (as ``train_architecture`` returns it).
+        model: a trained network with ``nasforge_meta`` (as :func:`nasforge.training.train_architecture`
+            returns it).
         batch: raw inputs for tracing and for the ONNX check (default: 8 random inputs).
         extra: more fields for the JSON sidecar (experiment, accuracies, ...).
 
@@ -229,8 +216,9 @@ def final_model(store: Any, name: str, *, dataset: str | None = None, epochs: in
                 cache_dir: str | Path | None = None, retrain: bool = False) -> FinalModel:
     """Train the best architecture of experiment ``name`` on train+validation, or reuse it.
 
-    The training settings are the experiment's own (``--epochs`` etc. of its search); ``epochs``
-    overrides the epochs. A tabular-benchmark experiment never trained anything, so it needs a
+    The training settings are the experiment's own (``--epochs`` etc. of its search), with the
+    training hyperparameters the best architecture chose in a joint space; ``epochs`` overrides the
+    epochs. A tabular-benchmark experiment never trained anything, so it needs a
     ``dataset`` and uses the default training settings. A model trained before with the same
     architecture, data and settings is loaded from ``cache_dir`` instead of trained again
     (unless ``retrain``).
@@ -243,8 +231,9 @@ def final_model(store: Any, name: str, *, dataset: str | None = None, epochs: in
     import time
 
     from nasforge.api import build_experiment
-    from nasforge.evaluators.training import TrainConfig, train_architecture
     from nasforge.runner import Runner
+    from nasforge.training.recipe import recipe_for, split_settings
+    from nasforge.training.standalone import DataSettings, train_architecture
     from nasforge.spaces import get_space
 
     rec = store.get_experiment(name)
@@ -272,13 +261,14 @@ def final_model(store: Any, name: str, *, dataset: str | None = None, epochs: in
         settings["epochs"] = int(epochs)
     if model_config:
         settings["model"] = {**settings.get("model", {}), **model_config}
-    try:
-        cfg = TrainConfig(**settings)
-    except TypeError as exc:
-        raise InvalidConfigError(f"bad training settings {settings}: {exc}") from None
+    recipe, data_settings = split_settings(settings)
+    data_cfg = DataSettings(**data_settings)
     space_name, space_config = spec["space"]["name"], dict(spec["space"].get("config", {}))
     space = get_space(space_name, **space_config)
-    key = hashlib.sha256(json.dumps([space_name, space_config, best.arch_key, dataset, data_root, asdict(cfg)],
+    arch = space.parse(best.arch)
+    recipe = recipe_for(recipe, arch)  # a joint space's best trial brings its own training hyperparameters
+    cfg = {**recipe.to_dict(), **asdict(data_cfg)}
+    key = hashlib.sha256(json.dumps([space_name, space_config, best.arch_key, dataset, data_root, cfg],
                                     sort_keys=True, default=str).encode()).hexdigest()[:12]
     # the experiment name is free text: never let it leave cache_dir or overflow a file name
     cache = Path(cache_dir) / f"{safe_filename(name)}-{key}.pt" if cache_dir is not None else None
@@ -288,7 +278,7 @@ def final_model(store: Any, name: str, *, dataset: str | None = None, epochs: in
         return FinalModel(model, space_name, space_config, best.arch, dataset, cfg, cache, True, 0.0,
                           info.get("test_acc"), best.number)
     t0 = time.perf_counter()
-    out = train_architecture(space, space.parse(best.arch), dataset, cfg, data_root=data_root, final=True)
+    out = train_architecture(space, arch, dataset, recipe, data_cfg, data_root=data_root, final=True)
     if cache is not None:
         save_model(out.model, cache, space=space_name, arch=best.arch, config=cfg, space_config=space_config)
         meta = json.loads(Path(str(cache) + ".json").read_text())

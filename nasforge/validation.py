@@ -68,7 +68,7 @@ def check_train_settings(cfg: Mapping[str, Any], prefix: str = "training setting
 
     Args:
         cfg: a training config as in ``spec["evaluator"]["config"]`` (keys of
-            :class:`~nasforge.evaluators.training.TrainConfig`).
+            :class:`~nasforge.training.Recipe` and :class:`~nasforge.training.DataSettings`).
         prefix: how the message names a setting.
 
     Raises:
@@ -144,8 +144,7 @@ def _check_data(space: SearchSpace, inner: Any) -> None:
     from nasforge.data.datasets import load_dataset
     from nasforge.hardware.evaluator import model_setup
 
-    cfg = inner.cfg
-    data = load_dataset(inner.dataset, root=inner.data_root, target=getattr(cfg, "target", None))
+    data = load_dataset(inner.dataset, root=inner.data_root, target=inner.settings.target)
     present = len(set(data.y_train.tolist()))
     if present < 2:
         raise InvalidConfigError(
@@ -169,7 +168,7 @@ def _check_data(space: SearchSpace, inner: Any) -> None:
     except Exception as exc:  # noqa: BLE001 - any build/forward error here would fail every trial the same way
         raise InvalidConfigError(
             f"space '{space.name}' cannot build a network for dataset '{data.name}' (inputs {_shape_text(shape)}, "
-            f"{data.num_classes} classes, settings {dict(inner.cfg.model)}): {type(exc).__name__}: {exc}") from None
+            f"{data.num_classes} classes, settings {dict(inner.settings.model or {})}): {type(exc).__name__}: {exc}") from None
 
 
 def smallest_cost(evaluator: Any, space: SearchSpace, metric: str, *, passes: int = 3,

@@ -61,11 +61,14 @@ def register(cli: click.Group) -> None:
                   help="Also export the model (repeatable): DIR/model.ts, DIR/model.pt2 (torch.export) or "
                        "DIR/model.onnx.")
     @click.option("--data-root", help="Folder with user-supplied files for a registered dataset (CIFAR-10).")
+    @click.option("--device", default="auto", show_default=True,
+                  help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.")
+    @click.option("--precision", type=click.Choice(["32", "bf16", "16-mixed"]), default="32", show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
     @handle_errors
     def fit(data: str, target: str | None, time_budget: str, out: str, max_trials: int | None, kind: str, space: str | None,
             strategy: str | None, seed: int, threads: int | None, storage: str | None, exports: tuple[str, ...],
-            data_root: str | None, as_json: bool) -> None:
+            data_root: str | None, device: str, precision: str, as_json: bool) -> None:
         """Search and train the best classifier for a dataset within a time budget."""
         import numpy as np
 
@@ -77,7 +80,7 @@ def register(cli: click.Group) -> None:
         if kind == "auto":
             kind = "image" if len(ds.input_shape) == 3 else "tabular"
         kw: dict[str, Any] = {"time_budget_s": budget, "max_trials": max_trials, "seed": seed, "threads": threads,
-                              "storage": storage}
+                              "storage": storage, "device": device, "precision": precision}
         if space:
             kw["space"] = space
         if strategy:

@@ -58,10 +58,10 @@ def _summary_out(summary: Any, as_json: bool) -> None:
 
 def _training_settings(epochs: int | None, batch_size: int | None, lr: float | None, optimizer: str | None,
                        threads: int | None, max_train: int | None, channels: int | None, cells: int | None,
-                       augment: bool) -> dict[str, Any]:
+                       augment: bool, device: str | None = None, precision: str | None = None) -> dict[str, Any]:
     train: dict[str, Any] = {}
     for key, val in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr), ("optimizer", optimizer),
-                     ("threads", threads), ("max_train", max_train)):
+                     ("threads", threads), ("max_train", max_train), ("device", device), ("precision", precision)):
         if val is not None:
             train[key] = val
     model = {k: v for k, v in (("channels", channels), ("cells_per_stage", cells)) if v is not None}
@@ -70,6 +70,17 @@ def _training_settings(epochs: int | None, batch_size: int | None, lr: float | N
     if augment:
         train["augment"] = True
     return train
+
+
+def _gpus_per_trial(asked: float | None, device: str | None, dataset: str | None) -> float:
+    """GPUs a Ray trial requests: as asked, else 1 when trials train on CUDA, else 0."""
+    if asked is not None:
+        return float(asked)
+    if dataset is None:
+        return 0.0
+    from nasforge.training.device import resolve_device
+
+    return 1.0 if resolve_device(device or "auto").type == "cuda" else 0.0
 
 
 def training_options(fn: Any) -> Any:
@@ -86,6 +97,10 @@ def training_options(fn: Any) -> Any:
         click.option("--augment/--no-augment", default=False, help="Random shifts during training."),
         click.option("--data-root", type=str, help="Folder holding dataset files (CIFAR-10 etc.)."),
         click.option("--target", type=str, help="For a .csv dataset: the column holding the class labels."),
+        click.option("--device", type=str, help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps "
+                                                "(default: auto)."),
+        click.option("--precision", type=click.Choice(["32", "bf16", "16-mixed"]),
+                     help="Training precision: 32, bf16 (autocast) or 16-mixed (autocast + gradient scaling)."),
     ]):
         fn = opt(fn)
     return fn
@@ -117,6 +132,8 @@ def training_options(fn: Any) -> Any:
 @click.option("--durability", type=click.Choice(["normal", "full"]), default="normal", show_default=True,
               help="SQLite sync: 'normal' survives a killed process, 'full' also a power cut (fsync per commit).")
 @training_options
+@click.option("--gpus-per-trial", type=float, help="GPUs a Ray trial requests (fractions share a GPU; default: "
+              "1 when training on CUDA, else 0). Process workers each get one GPU of the machine, round-robin.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @execution_options
 @handle_errors
@@ -127,8 +144,8 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
            max_latency_ms: float | None, latency_column: str | None,
            durability: str, epochs: int | None, batch_size: int | None, lr: float | None,
            optimizer: str | None, threads: int | None, max_train: int | None, channels: int | None,
-           cells: int | None, augment: bool, data_root: str | None, target: str | None, as_json: bool,
-           **execution: Any) -> None:
+           cells: int | None, augment: bool, data_root: str | None, target: str | None, device: str | None,
+           precision: str | None, gpus_per_trial: float | None, as_json: bool, **execution: Any) -> None:
     """Run a new search and store every trial."""
     from nasforge import api
     from nasforge.cli import oneshot
@@ -138,13 +155,15 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
             space=space, strategy=strategy, dataset=dataset, epochs=epochs, seed=seed, storage=storage, name=name,
             params=_params(params), batch_size=batch_size, lr=lr, threads=threads, max_train=max_train,
             channels=channels, cells=cells, wall_seconds=wall_seconds, data_root=data_root, as_json=as_json,
-            unsupported={"benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
+            device=device,
+            unsupported={"gpus_per_trial": gpus_per_trial, "precision": precision, "benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
                          "benchmark_file": benchmark_file, "signal": signal, "report": report,
                          "objectives": objectives, "optimizer": optimizer, "augment": augment,
                          "max_params": max_params, "max_flops": max_flops, "max_latency_ms": max_latency_ms,
                          "target": target})
 
-    train = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
+    train = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment,
+                               device, precision)
     if target is not None:
         train["target"] = target
     from nasforge.hardware.spec import hardware_constraints
@@ -159,7 +178,8 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
                          report=report, objectives=objectives, constraints=constraints or None,
                          train=train, data_root=data_root,
                          storage=storage, name=name, progress=RichProgress(f"{strategy} on {space}"),
-                         executor=cli_executor(threads, **execution),
+                         executor=cli_executor(threads, **execution,
+                                               gpus_per_trial=_gpus_per_trial(gpus_per_trial, device, dataset)),
                          durability=durability)
     _summary_out(summary, as_json)
     exit_if_all_failed(summary, storage)
@@ -259,31 +279,44 @@ def best(name: str, storage: str, as_json: bool) -> None:
 @handle_errors
 def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: int | None, lr: float | None,
           optimizer: str | None, threads: int | None, max_train: int | None, channels: int | None,
-          cells: int | None, augment: bool, data_root: str | None, target: str | None, seed: int, final: bool,
-          save: str | None, as_json: bool) -> None:
-    """Train one architecture stand-alone and report validation and test accuracy."""
-    from nasforge.evaluators.training import TrainConfig, train_architecture
+          cells: int | None, augment: bool, data_root: str | None, target: str | None, device: str | None,
+          precision: str | None, seed: int, final: bool, save: str | None, as_json: bool) -> None:
+    """Train one architecture stand-alone and report validation and test accuracy.
+
+    An architecture of a joint space brings its training hyperparameters (``train.*`` labels),
+    so the best trial of a joint search is retrained with the recipe it was found with.
+    """
+    from dataclasses import asdict
+
     from nasforge.spaces import get_space
+    from nasforge.training.device import resolve_device
+    from nasforge.training.recipe import recipe_for, split_settings
+    from nasforge.training.standalone import DataSettings, train_architecture
 
     sp = get_space(space)
     a = sp.parse(arch)
-    settings = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
+    settings = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment,
+                                  device, precision)
     settings.setdefault("epochs", 20)
     if target is not None:
         settings["target"] = target
     from nasforge.validation import check_train_settings
 
     check_train_settings({**settings, "seed": seed})  # non-finite or out-of-range settings: exit 2 before training
-    cfg = TrainConfig(seed=seed, **settings)
+    recipe, data_settings = split_settings({**settings, "seed": seed})
+    recipe = recipe_for(recipe, a)
+    data_cfg = DataSettings(**data_settings)
+    resolve_device(recipe.device)  # an absent device: exit 2 before loading data
     if not as_json:
-        click.echo(f"training {sp.to_string(a)} on {dataset} for {cfg.epochs} epochs ...", err=True)
-    out = train_architecture(sp, a, dataset, cfg, data_root=data_root, final=final)
+        click.echo(f"training {sp.to_string(a)} on {dataset} for {recipe.epochs} epochs ...", err=True)
+    out = train_architecture(sp, a, dataset, recipe, data_cfg, data_root=data_root, final=final)
     data = {"arch": sp.to_string(a), "dataset": dataset, "val_acc": out.val_acc, "test_acc": out.test_acc,
-            "params": out.params, "seconds": round(out.seconds, 2), "epochs": out.epochs}
+            "params": out.params, "seconds": round(out.seconds, 2), "epochs": out.epochs,
+            "device": out.result.device, "precision": out.result.precision, "recipe": recipe.to_dict()}
     if save:
         from nasforge.export import save_model
 
-        save_model(out.model, save, space=space, arch=sp.to_string(a), config=cfg)
+        save_model(out.model, save, space=space, arch=sp.to_string(a), config={**recipe.to_dict(), **asdict(data_cfg)})
         data["saved"] = str(Path(save).resolve())
     if as_json:
         echo_json(data)

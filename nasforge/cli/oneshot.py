@@ -50,7 +50,7 @@ def run_search(*, space: str, strategy: str, dataset: str | None, epochs: int | 
                name: str | None, params: dict[str, Any], batch_size: int | None = None, lr: float | None = None,
                threads: int | None = None, max_train: int | None = None, channels: int | None = None,
                cells: int | None = None, wall_seconds: float | None = None, data_root: str | None = None,
-               as_json: bool = False, unsupported: dict[str, Any] | None = None) -> None:
+               as_json: bool = False, unsupported: dict[str, Any] | None = None, device: str | None = None) -> None:
     """Run (or resume) a one-shot search and print its result; ``unsupported`` options are errors."""
     bad = sorted(k for k, v in (unsupported or {}).items() if v not in (None, False, (), {}))
     if bad:
@@ -63,6 +63,8 @@ def run_search(*, space: str, strategy: str, dataset: str | None, epochs: int | 
     request = {"space": space, "strategy": strategy, "dataset": dataset, "epochs": epochs or 10, "seed": seed,
                "params": params, "batch_size": batch_size, "lr": lr, "threads": threads, "max_train": max_train,
                "channels": channels, "cells": cells, "wall_seconds": wall_seconds, "data_root": data_root}
+    if device is not None:  # recorded only when given, so runs started before the option resume unchanged
+        request["device"] = device
     name = name or f"{strategy}-{space}-{Path(dataset).stem}-seed{seed}"
     folder = run_dir(storage, name)
     saved = folder / "request.json"
@@ -98,7 +100,7 @@ def _execute(name: str, folder: Path, req: dict[str, Any], as_json: bool) -> Non
     cfg_kw: dict[str, Any] = {k: v for k, v in req["params"].items() if k in cfg_fields}
     hparams = {k: v for k, v in req["params"].items() if k not in cfg_fields}
     for key, opt in (("batch_size", "batch_size"), ("w_lr", "lr"), ("threads", "threads"), ("channels", "channels"),
-                     ("cells", "cells")):
+                     ("cells", "cells"), ("device", "device")):
         if req.get(opt) is not None:
             cfg_kw[key] = req[opt]
     cfg = OneShotConfig(seed=req["seed"], **cfg_kw)
@@ -125,7 +127,7 @@ def _execute(name: str, folder: Path, req: dict[str, Any], as_json: bool) -> Non
                  f"{shlex.quote(req['dataset'])} --final")
     data = {"arch": arch_str, "name": name, "space": req["space"], "strategy": req["strategy"],
             "dataset": req["dataset"], "epochs": len(method.history_), "resumed_from_epoch": method.resumed_from_,
-            "seconds": round(method.seconds_, 2), "peak_rss_mb": round(method.peak_rss_mb_, 1),
+            "seconds": round(method.seconds_, 2), "device": method.device_, "peak_rss_mb": round(method.peak_rss_mb_, 1),
             "train_samples": len(train[0]), "val_samples": len(val[0]), "checkpoint_dir": str(folder.resolve()),
             "history": str((folder / "history.json").resolve()), "train_command": train_cmd}
     if as_json:

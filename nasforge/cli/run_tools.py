@@ -36,12 +36,14 @@ def execution_options(fn: Any) -> Any:
 
 
 def cli_executor(threads: int | None = None, *, workers: int | None = None, executor: str | None = None,
-                 address: str | None = None, trial_timeout: float | None = None) -> Any:
+                 address: str | None = None, trial_timeout: float | None = None, gpus_per_trial: float = 0.0) -> Any:
     """The executor chosen by :func:`execution_options`; it is shut down when the command ends
-    (normally, by an error or by Ctrl-C), through the click context."""
+    (normally, by an error or by Ctrl-C), through the click context. ``gpus_per_trial``: what a
+    Ray trial requests (process workers each get one GPU of the machine)."""
     from nasforge.executors import make_executor
 
-    ex = make_executor(executor, workers=workers, threads=threads or 1, timeout=trial_timeout, address=address)
+    ex = make_executor(executor, workers=workers, threads=threads or 1, timeout=trial_timeout, address=address,
+                       gpus_per_trial=gpus_per_trial)
     click.get_current_context().call_on_close(ex.shutdown)
     return ex
 
@@ -96,7 +98,7 @@ def register(cli: click.Group) -> None:
                             extra={"experiment": name, "trial": fm.trial, "dataset": fm.dataset,
                                    "test_acc": fm.test_acc})
         out = {"experiment": name, "trial": fm.trial, "arch": fm.arch, "dataset": fm.dataset, **info,
-               "trained": not fm.reused, "train_seconds": round(fm.seconds, 2), "epochs": fm.config.epochs,
+               "trained": not fm.reused, "train_seconds": round(fm.seconds, 2), "epochs": fm.config["epochs"],
                "test_acc": fm.test_acc, "cached_model": str(fm.cache) if fm.cache else None}
         if as_json:
             echo_json(out)

@@ -58,21 +58,11 @@ class _ThreadExecutor:
         self._pool.shutdown(wait=True)
 
 
-def _normalizer(mean: np.ndarray, std: np.ndarray, net: Any) -> Any:
+def _normalizer(norm: Any, net: Any) -> Any:
     """``nn.Sequential(Normalize, net)``: raw inputs in, logits out."""
-    import torch
     from torch import nn
 
-    class Normalize(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-            self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return (x - self.mean) / self.std
-
-    return nn.Sequential(Normalize(), net)
+    return nn.Sequential(norm, net)
 
 
 def _ensemble(nets: list[Any]) -> Any:
@@ -141,7 +131,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
 
     Subclasses define ``__init__`` (storing their keyword arguments unchanged, as scikit-learn
     requires) and the hooks ``_prepare_x`` (raw input -> float32 array), ``_make_space``,
-    ``_recipe``, ``_default_arch`` and ``_norm_axes``.
+    ``_recipe`` and ``_default_arch``.
 
     Example:
         >>> from nasforge.estimators import ImageClassifier
@@ -164,8 +154,11 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
     def _default_arch(self, space: Any) -> Architecture | None:
         return None
 
-    def _norm_axes(self, x: np.ndarray) -> tuple[int, ...]:
-        return (0,)
+    def _recipe_common(self) -> dict[str, Any]:
+        """Recipe settings every estimator shares: a warm-up + cosine schedule planned to end with the
+        time limit, no ragged batches, validation only when it decides something, device, precision."""
+        return {"schedule": "cosine", "warmup": 0.05, "drop_last": True, "val_every_epoch": False,
+                "device": str(self.device), "precision": str(self.precision)}
 
     def _model_kwargs(self, x: np.ndarray, n_classes: int, space: Any) -> dict[str, Any]:  # pragma: no cover
         raise NotImplementedError
@@ -188,6 +181,9 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             raise InvalidConfigError(f"0 < search_fraction < 1 must hold, but got {self.search_fraction!r}")
         if not 0.0 < float(self.val_fraction) < 1.0:
             raise InvalidConfigError(f"0 < val_fraction < 1 must hold, but got {self.val_fraction!r}")
+        from nasforge.training.device import resolve_device
+
+        resolve_device(str(self.device))  # an absent device fails before the search, not in its first trial
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -290,33 +286,24 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         import torch
 
         from nasforge.data import split_train_val
-        from nasforge.estimators._train import (
-            ArrayEvaluator,
-            CrossValEvaluator,
-            set_threads,
-            train_model,
-            warm_up_torch,
-        )
+        from nasforge.evaluators.arrays import ArrayEvaluator, CrossValEvaluator
+        from nasforge.training.data import prepare_arrays
+        from nasforge.training.loop import set_threads, train, warm_up_torch
 
         seed = int(self.seed)
         threads = int(self.threads) if self.threads else max(1, (os.cpu_count() or 1) // int(self.workers))
         set_threads(threads)
         warm_up_torch()
         x_tr, y_tr, x_val, y_val = split_train_val(x, y_enc, float(self.val_fraction), seed=seed)
-        axes = self._norm_axes(x)
-        mean = x_tr.mean(axis=axes, keepdims=True)[0:1]
-        std = x_tr.std(axis=axes, keepdims=True)[0:1]
-        # a feature constant in training (a border pixel) is left unscaled, as StandardScaler does:
-        # dividing by ~0 would blow up any later sample where it is not constant
-        std = np.where(std < 1e-6, 1.0, std).astype(np.float32)
-        norm = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))
         if len(x_val) > _MAX_VAL:
             keep = np.sort(np.random.default_rng([seed, 1]).choice(len(x_val), _MAX_VAL, replace=False))
             x_score, y_score = x_val[keep], y_val[keep]
         else:
             x_score, y_score = x_val, y_val
-        data = {"x_train": norm(x_tr), "y_train": torch.from_numpy(y_tr), "x_val": norm(x_score),
-                "y_val": torch.from_numpy(y_score)}
+        prepared = prepare_arrays(x_tr, y_tr, x_score, y_score, num_classes=len(classes))
+        norm = prepared.normalize.apply_numpy
+        data = {"x_train": prepared.x_train, "y_train": prepared.y_train, "x_val": prepared.x_val,
+                "y_val": prepared.y_val}
         space = self._make_space(x)
         model_kwargs = self._model_kwargs(x, len(classes), space)
         recipe = self._recipe(len(x_tr))
@@ -367,9 +354,9 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             left = None
             if deadline is not None:
                 left = max(0.2, ((deadline - time.perf_counter()) * 0.97 - 0.2) / (n_members - m))
-            stats = train_model(net, x_all, y_all, recipe, seconds=left, epochs=epochs, seed=seed + m)
-            nets.append(net)
-        model = _normalizer(mean[0], std[0], _ensemble(nets)).eval()
+            stats = train(net, (x_all, y_all), recipe, seconds=left, epochs=epochs, seed=seed + m)
+            nets.append(net.cpu())
+        model = _normalizer(prepared.normalize, _ensemble(nets)).eval()
 
         self.model_ = model
         self.classes_ = classes
@@ -481,7 +468,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         """Class probabilities, shape ``(N, n_classes)``, columns in the order of ``classes_``."""
         import torch
 
-        from nasforge.estimators._train import predict_logits
+        from nasforge.training.loop import predict_logits
 
         x = self._tensor(X)
         return torch.softmax(predict_logits(self.model_, x), dim=1).numpy()
@@ -546,7 +533,9 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         arch = space.validate(Architecture.from_key(meta["arch"]))
         kwargs = dict(meta["model_kwargs"])
         net = _ensemble([space.build(arch, **kwargs) for _ in range(int(meta.get("members", 1)))])
-        model = _normalizer(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32), net)
+        from nasforge.training.data import Normalize
+
+        model = _normalizer(Normalize(np.asarray(meta["mean"], np.float32), np.asarray(meta["std"], np.float32)), net)
         with torch.no_grad():
             model.eval()(torch.zeros(1, *meta["input_shape"]))  # materialise lazy layers, if any
         model.load_state_dict(torch.load(d / "model.pt", weights_only=True))

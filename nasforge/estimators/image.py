@@ -52,6 +52,8 @@ class ImageClassifier(NASClassifierBase):
         warm_start: the final training on train+validation continues from the best trial's
             weights instead of starting from scratch (the search's training is not wasted).
         storage: a SQLite file to record the search in (None: in memory).
+        device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        precision: ``32``, ``bf16`` or ``16-mixed`` (autocast; a gradient scaler for float16).
 
     Inputs ``X``: arrays ``(N, H, W)`` (grayscale), ``(N, C, H, W)`` or ``(N, H, W, C)`` with
     ``C`` in 1, 3, 4; a torch dataset of ``(image, label)`` pairs; or an image-folder path
@@ -74,7 +76,8 @@ class ImageClassifier(NASClassifierBase):
                  space: Any = "auto_cnn", strategy: str = "local", seed: int = 0, workers: int = 1,
                  threads: int | None = None, epochs: int | None = None, batch_size: int = 128, lr: float = 3e-3,
                  augment: str | None = "shift", search_fraction: float = 0.3, trial_seconds: float | None = None,
-                 val_fraction: float = 0.1, warm_start: bool = True, storage: str | None = None) -> None:
+                 val_fraction: float = 0.1, warm_start: bool = True, storage: str | None = None,
+                 device: str = "auto", precision: str = "32") -> None:
         self.max_trials = max_trials
         self.time_budget_s = time_budget_s
         self.space = space
@@ -91,6 +94,8 @@ class ImageClassifier(NASClassifierBase):
         self.val_fraction = val_fraction
         self.warm_start = warm_start
         self.storage = storage
+        self.device = device
+        self.precision = precision
 
     def _prepare_x(self, X: Any, *, fitting: bool) -> np.ndarray:
         x = self._finite(X, "X")
@@ -105,9 +110,6 @@ class ImageClassifier(NASClassifierBase):
         if fitting and min(x.shape[2:]) < 4:
             raise InvalidConfigError(f"images must be at least 4x4 pixels, but got {x.shape[2]}x{x.shape[3]}")
         return x
-
-    def _norm_axes(self, x: np.ndarray) -> tuple[int, ...]:
-        return (0, 2, 3)
 
     def _make_space(self, x: np.ndarray) -> Any:
         from nasforge.spaces import get_space
@@ -136,14 +138,14 @@ class ImageClassifier(NASClassifierBase):
         return None
 
     def _recipe(self, n_train: int) -> Any:
-        from nasforge.estimators._train import Recipe
+        from nasforge.training.recipe import Recipe
 
         if self.epochs is not None:
             epochs: int | None = int(self.epochs)
         else:  # under a time budget it decides: the schedule is planned to end with it
             epochs = None if self.time_budget_s is not None else 30
         return Recipe(epochs=epochs, batch_size=int(self.batch_size), lr=float(self.lr),
-                      optimizer="adamw", weight_decay=5e-4, augment=self.augment)
+                      optimizer="adamw", weight_decay=5e-4, augment=self.augment, **self._recipe_common())
 
     def _trial_seconds(self, search_seconds: float | None) -> float | None:
         if self.trial_seconds is not None:

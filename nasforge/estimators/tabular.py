@@ -56,6 +56,8 @@ class TabularClassifier(NASClassifierBase):
             on digits (10 trials, 4 seeds) it lifted test accuracy from 97.27 +- 0.49 to
             98.11 +- 0.10 at a few seconds' cost.
         storage: a SQLite file to record the search in (None: in memory).
+        device: ``auto`` (CUDA, then MPS, then CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        precision: ``32``, ``bf16`` or ``16-mixed`` (autocast; a gradient scaler for float16).
 
     Attributes:
         best_arch_, model_, history_, classes_: as for :class:`ImageClassifier`.
@@ -71,7 +73,8 @@ class TabularClassifier(NASClassifierBase):
                  strategy: str = "evolution", seed: int = 0, workers: int = 1, threads: int | None = None,
                  epochs: int = 200, patience: int = 20, batch_size: int = 32, lr: float = 1e-3,
                  weight_decay: float = 1e-4, search_fraction: float = 0.8, val_fraction: float = 0.2,
-                 cv: int = 1, ensemble: int = 5, storage: str | None = None) -> None:
+                 cv: int = 1, ensemble: int = 5, storage: str | None = None,
+                 device: str = "auto", precision: str = "32") -> None:
         self.max_trials = max_trials
         self.time_budget_s = time_budget_s
         self.space = space
@@ -89,6 +92,8 @@ class TabularClassifier(NASClassifierBase):
         self.cv = cv
         self.ensemble = ensemble
         self.storage = storage
+        self.device = device
+        self.precision = precision
 
     def _prepare_x(self, X: Any, *, fitting: bool) -> np.ndarray:
         x = self._finite(X, "X")
@@ -116,10 +121,11 @@ class TabularClassifier(NASClassifierBase):
         return None
 
     def _recipe(self, n_train: int) -> Any:
-        from nasforge.estimators._train import Recipe
+        from nasforge.training.recipe import Recipe
 
         return Recipe(epochs=int(self.epochs), batch_size=int(self.batch_size), lr=float(self.lr),
-                      optimizer="adamw", weight_decay=float(self.weight_decay), patience=int(self.patience))
+                      optimizer="adamw", weight_decay=float(self.weight_decay), patience=int(self.patience),
+                      **self._recipe_common())
 
     def _trial_seconds(self, search_seconds: float | None) -> float | None:
         # trials end by early stopping; the cap only keeps one slow trial from eating the search

@@ -62,14 +62,14 @@ def model_setup(evaluator: Any, space: SearchSpace) -> tuple[tuple[int, ...], di
     if isinstance(evaluator, TrainingEvaluator):
         from nasforge.data import load_dataset
 
-        data = load_dataset(evaluator.dataset, root=evaluator.data_root, target=getattr(evaluator.cfg, "target", None))
+        data = load_dataset(evaluator.dataset, root=evaluator.data_root, target=evaluator.settings.target)
         shape = tuple(data.input_shape)
         kw: dict[str, Any] = {"num_classes": data.num_classes}
         if len(shape) == 3:
             kw["in_channels"] = shape[0]
         else:
             kw["in_features"] = shape[0]
-        kw.update(evaluator.cfg.model)
+        kw.update(evaluator.settings.model or {})
         return shape, kw
     if isinstance(evaluator, TabularBenchmark):
         shape, classes = _NB201_DATA.get(evaluator.dataset, _NB201_DATA["cifar10"])

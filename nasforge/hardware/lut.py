@@ -17,6 +17,7 @@ The table lives in the user's cache directory (``$NASFORGE_CACHE_DIR``, else
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -58,12 +59,19 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def device_fingerprint() -> dict[str, Any]:
-    """What identifies "this device" for latency: CPU model, cores, architecture, torch build."""
+def device_fingerprint(device: str = "cpu") -> dict[str, Any]:
+    """What identifies "this device" for latency: the device timed on (``cpu``, ``cuda:N`` with the
+    GPU's name and CUDA version, ``mps``), CPU model, cores, architecture, torch build."""
     import torch
 
-    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(),
-            "system": platform.system(), "torch": torch.__version__}
+    from nasforge.training.device import device_label, resolve_device
+
+    dev = resolve_device(device)
+    out: dict[str, Any] = {"device": device_label(dev), "cpu": _cpu_model(), "cores": os.cpu_count(),
+                           "machine": platform.machine(), "system": platform.system(), "torch": torch.__version__}
+    if dev.type == "cuda":
+        out.update(gpu=torch.cuda.get_device_name(dev), cuda=torch.version.cuda)
+    return out
 
 
 @dataclass
@@ -107,6 +115,19 @@ def _materialize(spec: Any, gen: Any) -> Any:
     if isinstance(spec, dict):
         return {k: _materialize(v, gen) for k, v in spec.items()}
     return spec
+
+
+def _to_device(value: Any, device: Any) -> Any:
+    """``value`` (tensors inside lists, tuples and dicts) moved to ``device``."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_device(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    return value
 
 
 def trace_ops(model: Any, input_shape: Sequence[int], batch_size: int = 1) -> list[OpCall]:
@@ -174,6 +195,8 @@ class LatencyLUT:
         repeats: timed repeats per operation (median taken).
         min_repeat_s: minimum duration of one repeat.
         persist: write newly measured entries to the cache file.
+        device: where operations are timed (``cpu``, ``cuda``, ``cuda:N``, ``mps``); part of the
+            table's fingerprint, so each device has its own table.
 
     Example:
         >>> import torch
@@ -184,7 +207,7 @@ class LatencyLUT:
     """
 
     def __init__(self, *, batch_size: int = 1, threads: int = 1, cache_dir: str | os.PathLike[str] | None = None,
-                 repeats: int = 7, min_repeat_s: float = 0.002, persist: bool = True) -> None:
+                 repeats: int = 7, min_repeat_s: float = 0.002, persist: bool = True, device: str = "cpu") -> None:
         if batch_size < 1 or threads < 1:
             raise InvalidConfigError(
                 f"batch_size >= 1 and threads >= 1 must hold, but got (batch_size={batch_size}, threads={threads})")
@@ -193,7 +216,10 @@ class LatencyLUT:
         self.repeats = int(repeats)
         self.min_repeat_s = float(min_repeat_s)
         self.persist = persist
-        self.device = device_fingerprint()
+        from nasforge.training.device import resolve_device
+
+        self.torch_device = resolve_device(device)
+        self.device = device_fingerprint(device)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         ident = json.dumps({**self.device, "batch_size": self.batch_size, "threads": self.threads}, sort_keys=True)
         self.path = self.cache_dir / "latency_lut" / f"lut-{hashlib.sha256(ident.encode()).hexdigest()[:16]}.json"
@@ -256,19 +282,23 @@ class LatencyLUT:
                 leaf = time_callable(lambda: inner(x), warmup=2, repeats=self.repeats,
                                      min_repeat_s=self.min_repeat_s).median_ms
             return max(both - leaf, 0.0)
+        dev = self.torch_device
+        on_cpu = dev.type == "cpu"
         if call.kind == "module" or call.kind == "aten":
-            args = _materialize(call.args, gen)
+            args = _materialize(call.args, gen) if on_cpu else _to_device(_materialize(call.args, gen), dev)
+            # a module is timed on a copy when it must move: the caller's network stays where it is
+            target = call.target if on_cpu or call.kind == "aten" else copy.deepcopy(call.target).to(dev)
 
             def fn() -> Any:
-                return call.target(*args)
+                return target(*args)
         else:
-            a, kw = _materialize(call.args, gen)
+            a, kw = _materialize(call.args, gen) if on_cpu else _to_device(_materialize(call.args, gen), dev)
 
             def fn() -> Any:
                 return call.target(*a, **kw)
         with torch.inference_mode():
             stats = time_callable(fn, warmup=2, repeats=self.repeats, min_repeat_s=self.min_repeat_s,
-                                  batch_size=self.batch_size, threads=self.threads)
+                                  batch_size=self.batch_size, threads=self.threads, device=None if on_cpu else dev)
         return stats.median_ms
 
     def breakdown(self, model: Any, input_shape: Sequence[int], *, measure_missing: bool = True) -> list[tuple[str, float]]:

@@ -6,7 +6,9 @@
 - Latency is wall-clock time of ``model(x)`` under ``torch.inference_mode`` with a fixed number of
   intra-op threads and a fixed batch size, after warm-up calls; each repeat times enough calls to
   last at least ``min_repeat_s`` and the reported figure is the median over repeats, with the
-  inter-quartile range as its spread.
+  inter-quartile range as its spread. On a GPU the calls only queue work, so each repeat is timed
+  with CUDA events after a synchronisation, and the warm-up ends with one (MPS: synchronised
+  wall-clock time).
 - Peak forward memory is parameters + buffers + input + the largest total size of tensors alive at
   once among those the forward pass creates (tracked per storage with a ``TorchDispatchMode``).
   Scratch buffers that an operator allocates and frees internally are not seen.
@@ -209,29 +211,64 @@ def peak_forward_memory(model: Any, input_shape: Sequence[int], batch_size: int 
     return {"params": params, "input": inp, "activations": int(tracker.peak), "total": params + inp + tracker.peak}
 
 
+def _timer(device: Any) -> Callable[[Callable[[], None]], float]:
+    """``timed(run) -> seconds`` for ``device``: wall clock on the CPU; CUDA events (after a
+    synchronisation) on a CUDA GPU, whose calls return before the work is done; synchronised wall
+    clock on MPS."""
+    from nasforge.training.device import synchronize
+
+    if device is not None and device.type == "cuda":
+        import torch
+
+        def timed_cuda(run: Callable[[], None]) -> float:
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize(device)
+            start.record()
+            run()
+            end.record()
+            end.synchronize()
+            return float(start.elapsed_time(end)) / 1e3
+
+        return timed_cuda
+
+    def timed(run: Callable[[], None]) -> float:
+        if device is not None:
+            synchronize(device)
+        t0 = time.perf_counter()
+        run()
+        if device is not None:
+            synchronize(device)
+        return time.perf_counter() - t0
+
+    return timed
+
+
 def time_callable(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 7, min_repeat_s: float = 0.005,
-                  number: int | None = None, batch_size: int = 1, threads: int = 1) -> LatencyStats:
+                  number: int | None = None, batch_size: int = 1, threads: int = 1,
+                  device: Any = None) -> LatencyStats:
     """Time ``fn()``: ``warmup`` untimed calls, then ``repeats`` timings of ``number`` calls each.
 
     ``number`` defaults to enough calls for one repeat to last ``min_repeat_s`` (timer resolution
     and call overhead then matter little). Call inside :func:`torch_threads` to fix threads;
-    ``batch_size``/``threads`` are only recorded.
+    ``batch_size``/``threads`` are only recorded. ``device`` (a ``torch.device`` the work runs on;
+    None: the CPU) decides how the calls are timed: see :func:`_timer`.
     """
     if repeats < 1 or warmup < 0:
         raise InvalidConfigError(f"repeats >= 1 and warmup >= 0 must hold, but got (repeats={repeats}, warmup={warmup})")
+    timed = _timer(device)
     for _ in range(warmup):
         fn()
     if number is None:
-        t0 = time.perf_counter()
-        fn()
-        one = max(time.perf_counter() - t0, 1e-7)
+        one = max(timed(fn), 1e-7)
         number = max(1, math.ceil(min_repeat_s / one))
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+
+    def run() -> None:
         for _ in range(number):
             fn()
-        samples.append((time.perf_counter() - t0) * 1e3 / number)
+
+    samples = []
+    for _ in range(repeats):
+        samples.append(timed(run) * 1e3 / number)
     arr = np.asarray(samples)
     q25, med, q75 = np.percentile(arr, [25, 50, 75])
     return LatencyStats(float(med), float(q25), float(q75), float(arr.min()), float(arr.max()),
@@ -239,8 +276,12 @@ def time_callable(fn: Callable[[], Any], *, warmup: int = 3, repeats: int = 7, m
 
 
 def measure_latency(model: Any, input_shape: Sequence[int], *, batch_size: int = 1, threads: int = 1,
-                    warmup: int = 5, repeats: int = 11, min_repeat_s: float = 0.02) -> LatencyStats:
-    """Measured inference latency of ``model`` on this machine's CPU (ms per batch).
+                    warmup: int = 5, repeats: int = 11, min_repeat_s: float = 0.02,
+                    device: str = "cpu") -> LatencyStats:
+    """Measured inference latency of ``model`` on this machine (ms per batch).
+
+    ``device`` (``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto``) is where it runs; the model is
+    moved there for the measurement and back afterwards.
 
     Example:
         >>> import torch
@@ -250,12 +291,19 @@ def measure_latency(model: Any, input_shape: Sequence[int], *, batch_size: int =
     """
     import torch
 
-    x = example_input(input_shape, batch_size)
+    from nasforge.training.device import resolve_device
+
+    dev = resolve_device(device)
+    home = _device(model)
+    x = example_input(input_shape, batch_size).to(dev)
     was_training = model.training
     model.eval()
+    model.to(dev)
     try:
         with torch_threads(threads), torch.inference_mode():
             return time_callable(lambda: model(x), warmup=warmup, repeats=repeats, min_repeat_s=min_repeat_s,
-                                 batch_size=batch_size, threads=threads)
+                                 batch_size=batch_size, threads=threads, device=None if dev.type == "cpu" else dev)
     finally:
         model.train(was_training)
+        if home is not None:
+            model.to(home)

@@ -65,6 +65,9 @@ class OneShotConfig:
         threads: torch intra-op threads.
         max_steps_per_epoch: cap on minibatches per epoch (None: one pass over ``train_data``).
         eval_samples: validation samples used when a method scores architectures with the supernet.
+        device: where the supernet and the data live (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``;
+            see :func:`nasforge.training.resolve_device`). Not part of a checkpoint's settings: a
+            run may resume on another device.
 
     Example:
         >>> OneShotConfig(channels=8, cells=1).batch_size
@@ -85,6 +88,7 @@ class OneShotConfig:
     threads: int = 1
     max_steps_per_epoch: int | None = None
     eval_samples: int = 2000
+    device: str = "auto"
 
     def __post_init__(self) -> None:
         if self.channels < 1 or self.cells < 1 or self.batch_size < 2 or self.threads < 1:
@@ -94,6 +98,9 @@ class OneShotConfig:
             )
         if self.w_lr <= 0 or self.a_lr <= 0:
             raise InvalidConfigError(f"w_lr > 0 and a_lr > 0 must hold, but got (w_lr={self.w_lr}, a_lr={self.a_lr})")
+        from nasforge.training.device import check_device_name
+
+        check_device_name(self.device)
 
 
 @dataclass(frozen=True)
@@ -115,30 +122,20 @@ def peak_rss_mb() -> float:
 
 def load_oneshot_data(dataset: str, *, max_train: int | None = None, val_fraction: float = 0.2,
                       data_root: str | None = None) -> tuple[Data, Data, dict[str, Any]]:
-    """Train and validation tensors, split and normalised exactly as ``TrainingEvaluator`` does.
+    """Train and validation tensors, split and normalised by :func:`nasforge.training.prepare`.
 
     The same split (seed 0) and training subset (``max_train``, seed 0) as stand-alone training,
     so a one-shot search and the retraining of its result see the same training images and never
     the test split.
     """
-    from nasforge.data.datasets import load_dataset, split_train_val
+    from nasforge.training.data import prepare
 
-    data = load_dataset(dataset, root=data_root)
-    x_tr, y_tr, x_val, y_val = split_train_val(data.x_train, data.y_train, val_fraction, seed=0)
-    if max_train is not None and len(x_tr) > max_train:
-        keep = np.sort(np.random.default_rng(0).choice(len(x_tr), max_train, replace=False))
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
-    if x_tr.ndim != 4:
-        raise InvalidConfigError(f"one-shot search needs image data (N, C, H, W), but '{dataset}' has shape {x_tr.shape}")
-    mean = x_tr.mean(axis=(0, 2, 3), keepdims=True)
-    std = x_tr.std(axis=(0, 2, 3), keepdims=True) + 1e-6
-
-    def t(x: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(((x - mean) / std).astype(np.float32))
-
-    meta = {"num_classes": data.num_classes, "input_shape": tuple(data.input_shape), "name": data.name}
-    return ((t(x_tr), torch.from_numpy(np.asarray(y_tr, dtype=np.int64))),
-            (t(x_val), torch.from_numpy(np.asarray(y_val, dtype=np.int64))), meta)
+    data = prepare(dataset, val_fraction=val_fraction, max_train=max_train, data_root=data_root)
+    if data.x_train.ndim != 4:
+        raise InvalidConfigError(f"one-shot search needs image data (N, C, H, W), but '{dataset}' has shape "
+                                 f"{tuple(data.x_train.shape)}")
+    meta = {"num_classes": data.num_classes, "input_shape": data.input_shape, "name": data.name}
+    return (data.x_train, data.y_train), (data.x_val, data.y_val), meta
 
 
 def _batches(n: int, batch_size: int, gen: torch.Generator, steps: int) -> list[torch.Tensor]:
@@ -224,8 +221,9 @@ class OneShotMethod:
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a checkpoint must match to be resumed."""
+        config = {k: v for k, v in asdict(self.config).items() if k != "device"}
         return {"method": self.name, "space": self.space.name, "space_config": self.space.config,
-                "config": asdict(self.config), "hparams": self.hparams}
+                "config": config, "hparams": self.hparams}
 
     def _weight_optimizer(self, net: SuperNet) -> torch.optim.SGD:
         c = self.config
@@ -285,11 +283,19 @@ class OneShotMethod:
         if len(x_tr) < 2 or len(val_data[0]) < 2:
             raise InvalidConfigError(f"one-shot search needs >= 2 training and validation samples, got "
                                      f"({len(x_tr)}, {len(val_data[0])})")
+        from nasforge.training.device import device_label, resolve_device
+
+        device = resolve_device(c.device)
+        self.device_ = device_label(device)
+        # the data goes to the device once (one-shot datasets here are small; no per-batch copies)
+        train_data = (train_data[0].to(device), train_data[1].to(device))
+        val_data = (val_data[0].to(device), val_data[1].to(device))
         t0 = time.perf_counter()
         torch.manual_seed(c.seed)
         self.net = build_supernet(self.space, channels=c.channels, cells=c.cells,
                                   num_classes=int(max(int(y_tr.max()), int(val_data[1].max())) + 1),
                                   in_channels=int(x_tr.shape[1]), track_running_stats=self.track_running_stats)
+        self.net.to(device)
         self.num_classes = self.net.classifier.out_features
         self._setup(self.net, budget.epochs)
         self.history_: list[dict[str, Any]] = []
@@ -353,7 +359,7 @@ class OneShotMethod:
     def _load_checkpoint(self, epochs: int) -> tuple[int, float] | None:
         if self.checkpoint_dir is None or not (self.checkpoint_dir / "checkpoint.pt").exists():
             return None
-        state = torch.load(self.checkpoint_dir / "checkpoint.pt", weights_only=True)
+        state = torch.load(self.checkpoint_dir / "checkpoint.pt", weights_only=True, map_location="cpu")
         mine = json.dumps(self.fingerprint(), sort_keys=True)
         if state["fingerprint"] != mine or state["epochs"] != epochs:
             raise InvalidConfigError(

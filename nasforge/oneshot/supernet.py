@@ -88,7 +88,8 @@ def gumbel_hard_weights(alpha: torch.Tensor, tau: float, generator: torch.Genera
     Returns the one-hot weights (gradient of the soft sample) and the chosen index of each row.
     """
     while True:
-        u = torch.empty_like(alpha).exponential_(generator=generator)
+        # drawn on the CPU (the generator's device) and moved, so a GPU run draws the same numbers
+        u = torch.empty(alpha.shape, dtype=alpha.dtype).exponential_(generator=generator).to(alpha.device)
         logits = (alpha.log_softmax(dim=-1) - u.log()) / tau
         probs = logits.softmax(dim=-1)
         if torch.isfinite(probs).all():

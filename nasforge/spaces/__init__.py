@@ -10,16 +10,19 @@ from typing import Any
 from nasforge.errors import InvalidConfigError
 from nasforge.registry import Registry
 from nasforge.spaces.base import Choice, Dimension, InputChoice, SearchSpace
-from nasforge.spaces.dsl import PythonSpace, define_space, inputs, op, repeat, value
-from nasforge.spaces.examples import chain_cnn_space, mlp_space
+from nasforge.spaces.dsl import PythonSpace, define_space, inputs, loguniform, op, repeat, value
+from nasforge.spaces.examples import chain_cnn_joint_space, chain_cnn_space, mlp_space
 from nasforge.spaces.nb201 import NB201Space
 
 __all__ = ["SPACES", "get_space", "register_space", "space_from_spec", "space_reference", "SearchSpace", "Choice",
-           "InputChoice", "Dimension", "NB201Space", "PythonSpace", "define_space", "op", "value", "inputs", "repeat"]
+           "InputChoice", "Dimension", "NB201Space", "PythonSpace", "define_space", "op", "value", "loguniform", "inputs",
+           "repeat"]
 
 SPACES: Registry[Callable[..., SearchSpace]] = Registry("space")
 SPACES.register("nb201", "NAS-Bench-201 cell: 6 edges x 5 ops, 15,625 architectures")(NB201Space)
 SPACES.register("chain_cnn", "small CNN chain written with the Python primitives (example)")(chain_cnn_space)
+SPACES.register("chain_cnn_joint", "chain_cnn + its training recipe (lr, weight decay, optimizer, batch, "
+                "augmentation): joint search (example)")(chain_cnn_joint_space)
 SPACES.register("mlp", "MLPs for tabular data: 1-4 layers of width/activation/dropout")(mlp_space)
 from nasforge.spaces.darts import DartsSpace; SPACES.register("darts", "DARTS cell: normal + reduction, 4 nodes x 2 inputs, 7 ops")(DartsSpace)  # noqa: E402,E702,E501
 from nasforge.spaces.auto_cnn import auto_cnn_space; SPACES.register("auto_cnn", "macro CNN whose stages scale with input_size (image estimator default)")(auto_cnn_space)  # noqa: E402,E702

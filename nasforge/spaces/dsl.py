@@ -1,7 +1,10 @@
-"""Write a search space in Python with four primitives: ``op``, ``value``, ``inputs``, ``repeat``.
+"""Write a search space in Python with the primitives ``op``, ``value``, ``loguniform``, ``inputs``, ``repeat``.
 
 They produce the same flat list of labelled dimensions as the built-in spaces, so every strategy
-works on a user's space unchanged. Example::
+works on a user's space unchanged. Labels under ``train.`` (e.g. ``train.lr``) are training
+hyperparameters rather than architecture choices: they name fields of
+:class:`nasforge.training.Recipe`, and every trainer takes them from the architecture, so
+architecture and training recipe are searched together (joint search). Example::
 
     import nasforge as nf
     from torch import nn
@@ -15,6 +18,8 @@ works on a user's space unchanged. Example::
 
     space = nf.define_space("my_mlp", [
         nf.repeat("layer", 1, 3, lambda i: [nf.value("width", [32, 64, 128])]),
+        nf.loguniform("train.lr", 1e-3, 1e-1, 5),          # searched with the architecture
+        nf.value("train.weight_decay", [0.0, 1e-4, 1e-3]),
     ], build=build)
 """
 
@@ -23,11 +28,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
+
 from nasforge.arch import Architecture
-from nasforge.errors import InvalidConfigError
+from nasforge.errors import InvalidConfigError, UnknownNameError
 from nasforge.spaces.base import Choice, Dimension, InputChoice, SearchSpace
 
-__all__ = ["PythonSpace", "define_space", "inputs", "op", "repeat", "value"]
+__all__ = ["PythonSpace", "define_space", "inputs", "loguniform", "op", "repeat", "value"]
 
 
 def op(label: str, options: Sequence[str]) -> Choice:
@@ -38,6 +45,26 @@ def op(label: str, options: Sequence[str]) -> Choice:
 def value(label: str, options: Sequence[Any]) -> Choice:
     """Choose one value (a width, a kernel size, a rate, ...)."""
     return Choice(label, tuple(options), kind="value")
+
+
+def loguniform(label: str, low: float, high: float, n: int) -> Choice:
+    """Choose one of ``n`` values spaced evenly on a log scale from ``low`` to ``high`` (both included).
+
+    The values are rounded to 3 significant digits, so they print and store cleanly. Discrete on
+    purpose: every strategy (evolution, local search, BANANAS, TPE, ...) handles a choice.
+
+    Raises:
+        InvalidConfigError: unless ``0 < low < high`` and ``n >= 2``.
+
+    Example:
+        >>> loguniform("train.lr", 1e-3, 1e-1, 3).options
+        (0.001, 0.01, 0.1)
+    """
+    if not (0 < low < high) or int(n) < 2:
+        raise InvalidConfigError(f"loguniform '{label}': 0 < low < high and n >= 2 must hold, but got "
+                                 f"(low={low}, high={high}, n={n})")
+    values = [float(f"{v:.3g}") for v in np.geomspace(low, high, int(n))]
+    return Choice(label, tuple(dict.fromkeys(values)), kind="value")
 
 
 def inputs(label: str, n_candidates: int, n_chosen: int = 1) -> InputChoice:
@@ -83,6 +110,7 @@ class PythonSpace(SearchSpace):
                 flat.append(d)
             else:
                 flat.extend(d)
+        _check_hyperparameters(name, flat)
         super().__init__(name, flat, config)
         self._build = build
         if data_kind not in (None, "image", "tabular"):
@@ -110,6 +138,17 @@ def _defined_factory(name: str) -> Callable[..., PythonSpace]:
 
     factory.__doc__ = f"space '{name}' defined in Python with nasforge.define_space"
     return factory
+
+
+def _check_hyperparameters(space: str, dims: Sequence[Dimension]) -> None:
+    """``train.<x>`` labels must name a recipe field: a typo would otherwise be searched for nothing."""
+    from nasforge.registry import unknown_name_message
+    from nasforge.training.recipe import HPARAM_PREFIX, recipe_fields
+
+    for d in dims:
+        if d.label.startswith(HPARAM_PREFIX) and d.label[len(HPARAM_PREFIX):] not in recipe_fields():
+            raise UnknownNameError(f"space '{space}': " + unknown_name_message(
+                "training hyperparameter", d.label[len(HPARAM_PREFIX):], recipe_fields()))
 
 
 def define_space(name: str, dimensions: Sequence[Dimension | Sequence[Dimension]],

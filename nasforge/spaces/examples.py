@@ -3,6 +3,9 @@
 - ``chain_cnn``: a small convolutional chain for images: stem width, 1-4 blocks each choosing an
   operation, a kernel-free pooling option and one earlier tensor to add as a skip input.
 - ``mlp``: multi-layer perceptrons for tabular data: 1-4 layers with width, activation, dropout.
+- ``chain_cnn_joint``: ``chain_cnn`` plus its training recipe (learning rate on a log scale,
+  weight decay, optimizer, batch size, augmentation on/off): a joint architecture +
+  hyperparameter search space.
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from nasforge.arch import Architecture
-from nasforge.spaces.dsl import PythonSpace, inputs, op, repeat, value
+from nasforge.spaces.dsl import PythonSpace, inputs, loguniform, op, repeat, value
 
-__all__ = ["chain_cnn_space", "mlp_space"]
+__all__ = ["chain_cnn_joint_space", "chain_cnn_space", "mlp_space"]
 
 CNN_OPS = ("conv3x3", "conv5x5", "sep_conv3x3", "max_pool3x3", "identity")
 
@@ -61,6 +64,24 @@ def chain_cnn_space() -> PythonSpace:
         [
             value("stem_width", [8, 16, 32]),
             repeat("block", 1, 4, lambda i: [op("op", CNN_OPS), inputs("skip", n_candidates=i + 1)]),
+        ],
+        build=_build_chain_cnn,
+        data_kind="image",
+    )
+
+
+def chain_cnn_joint_space() -> PythonSpace:
+    """``chain_cnn`` with its training hyperparameters searched alongside (``train.*`` labels)."""
+    return PythonSpace(
+        "chain_cnn_joint",
+        [
+            value("stem_width", [8, 16, 32]),
+            repeat("block", 1, 4, lambda i: [op("op", CNN_OPS), inputs("skip", n_candidates=i + 1)]),
+            loguniform("train.lr", 0.003, 0.3, 5),
+            value("train.weight_decay", [0.0, 1e-4, 5e-4, 2e-3]),
+            value("train.optimizer", ["sgd", "adamw"]),
+            value("train.batch_size", [32, 64, 128]),
+            value("train.augment", [False, True]),
         ],
         build=_build_chain_cnn,
         data_kind="image",

@@ -44,16 +44,16 @@ def test_an_uncapped_recipe_trains_until_the_time_is_up() -> None:
     import torch
 
     from nasforge.errors import InvalidConfigError
-    from nasforge.estimators._train import Recipe, train_model
+    from nasforge.training import Recipe, train
 
     x, y = torch.randn(64, 8), torch.randint(0, 2, (64,))
     model = torch.nn.Linear(8, 2)
     with pytest.raises(InvalidConfigError, match="seconds"):
-        train_model(model, x, y, Recipe(epochs=None))
+        train(model, (x, y), Recipe(epochs=None))
     with pytest.raises(InvalidConfigError, match="epochs"):
         Recipe(epochs=0)
-    train_model(model, x, y, Recipe(epochs=1, batch_size=32))  # torch's first, slow step in this process
-    stats = train_model(model, x, y, Recipe(epochs=None, batch_size=32), seconds=0.5)
+    train(model, (x, y), Recipe(epochs=1, batch_size=32))  # torch's first, slow step in this process
+    stats = train(model, (x, y), Recipe(epochs=None, batch_size=32), seconds=0.5)
     # two steps an epoch: far more epochs than the default cap of 30 fit in half a second, and the time is used
     assert stats.epochs > 30 and 0.3 < stats.seconds < 1.5
-    assert train_model(model, x, y, Recipe(epochs=None, batch_size=32), epochs=3).epochs == 3
+    assert train(model, (x, y), Recipe(epochs=None, batch_size=32), epochs=3).epochs == 3

@@ -11,7 +11,8 @@ from sklearn.datasets import load_wine
 
 from nasforge.errors import InvalidConfigError
 from nasforge.estimators import TabularClassifier
-from nasforge.estimators._train import CrossValEvaluator, Recipe
+from nasforge.evaluators.arrays import CrossValEvaluator
+from nasforge.training import Recipe
 from nasforge.spaces import get_space
 
 

@@ -7,7 +7,8 @@ import pytest
 from conftest import run_cli
 
 from nasforge.errors import InvalidConfigError, UnknownNameError
-from nasforge.evaluators.training import TrainConfig, TrainingEvaluator, train_architecture
+from nasforge.evaluators.training import TrainingEvaluator
+from nasforge.training import DataSettings, Recipe, train_architecture
 from nasforge.spaces import get_space
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
@@ -16,7 +17,7 @@ TINY = {"channels": 4, "cells_per_stage": 1}
 
 def test_training_learns_digits_and_hides_test() -> None:
     space = get_space("nb201")
-    ev = TrainingEvaluator(space, "digits", TrainConfig(epochs=3, model=TINY))
+    ev = TrainingEvaluator(space, "digits", Recipe(epochs=3), DataSettings(model=TINY))
     r = ev.evaluate(space.parse(ARCH))
     assert r.is_ok and r.metrics["val_acc"] > 50.0  # chance is 10%
     assert set(r.hidden) == {"test_acc"} and "test_acc" not in r.metrics
@@ -26,9 +27,9 @@ def test_training_learns_digits_and_hides_test() -> None:
 
 def test_same_seed_same_numbers() -> None:
     space = get_space("nb201")
-    cfg = TrainConfig(epochs=1, model=TINY, seed=5)
-    a = train_architecture(space, space.parse(ARCH), "digits", cfg)
-    b = train_architecture(space, space.parse(ARCH), "digits", cfg)
+    data = DataSettings(model=TINY, seed=5)
+    a = train_architecture(space, space.parse(ARCH), "digits", Recipe(epochs=1), data)
+    b = train_architecture(space, space.parse(ARCH), "digits", Recipe(epochs=1), data)
     assert a.val_acc == b.val_acc and a.test_acc == b.test_acc
 
 
@@ -36,8 +37,8 @@ def test_channels_last_trains_the_same_network_in_the_default_layout() -> None:
     import torch
 
     space = get_space("nb201")
-    runs = {cl: train_architecture(space, space.parse(ARCH), "digits", TrainConfig(epochs=1, model=TINY, seed=3,
-                                                                                     channels_last=cl))
+    runs = {cl: train_architecture(space, space.parse(ARCH), "digits", Recipe(epochs=1, channels_last=cl),
+                                   DataSettings(model=TINY, seed=3))
             for cl in (False, True)}
     # the same batches and updates in another memory layout: equal up to floating-point rounding
     assert abs(runs[True].val_loss - runs[False].val_loss) < 1e-3 * max(1.0, runs[False].val_loss)
@@ -48,16 +49,16 @@ def test_channels_last_trains_the_same_network_in_the_default_layout() -> None:
 
 def test_nan_loss_fails_the_trial() -> None:
     space = get_space("nb201")
-    ev = TrainingEvaluator(space, "digits", TrainConfig(epochs=2, lr=1e12, optimizer="sgd", model=TINY))
+    ev = TrainingEvaluator(space, "digits", Recipe(epochs=2, lr=1e12, optimizer="sgd"), DataSettings(model=TINY))
     r = ev.evaluate(space.parse(ARCH))
     assert r.status == "failed" and ("loss became" in r.error or "not finite" in r.error or "loss is" in r.error)
 
 
 def test_bad_settings_are_clear() -> None:
     with pytest.raises(InvalidConfigError, match="val_fraction"):
-        TrainConfig(val_fraction=1.5)
+        DataSettings(val_fraction=1.5)
     with pytest.raises(UnknownNameError, match="did you mean 'adam'"):
-        TrainConfig(optimizer="adma")
+        Recipe(optimizer="adma")
     with pytest.raises(UnknownNameError, match="unknown dataset"):
         TrainingEvaluator(get_space("nb201"), "mnsit")
 
@@ -65,7 +66,7 @@ def test_bad_settings_are_clear() -> None:
 def test_mlp_space_trains_on_tabular_data() -> None:
     space = get_space("mlp")
     arch = space.sample(np.random.default_rng(0))
-    out = train_architecture(space, arch, "wine", TrainConfig(epochs=5, lr=0.01, optimizer="adam"))
+    out = train_architecture(space, arch, "wine", Recipe(epochs=5, lr=0.01, optimizer="adam"))
     assert out.val_acc > 50.0
 
 

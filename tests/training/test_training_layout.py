@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nasforge.estimators._train import Recipe, train_model
+from nasforge.training import Recipe, train
 
 
 def _net() -> nn.Module:
@@ -24,7 +24,7 @@ def test_channels_last_trains_the_same_network_and_returns_default_layout() -> N
         seen: list[bool] = []
         net[0].register_forward_pre_hook(
             lambda _m, inp, seen=seen: seen.append(inp[0].is_contiguous(memory_format=torch.channels_last)))
-        stats = train_model(net, x, y, Recipe(epochs=3, batch_size=32, augment="shift", channels_last=cl), seed=2)
+        stats = train(net, (x, y), Recipe(epochs=3, batch_size=32, augment="shift", channels_last=cl, device="cpu"), seed=2)
         assert stats.steps == 9
         nets[cl], layouts[cl] = net, set(seen)
     # the batches really went through the convolution channels-last, and only when asked
@@ -42,5 +42,5 @@ def test_channels_last_is_ignored_for_tabular_inputs() -> None:
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
     x, y = torch.randn(40, 5), torch.randint(0, 2, (40,))
-    stats = train_model(net, x, y, Recipe(epochs=2, batch_size=10, channels_last=True))
+    stats = train(net, (x, y), Recipe(epochs=2, batch_size=10, channels_last=True, device="cpu"))
     assert stats.steps == 8
