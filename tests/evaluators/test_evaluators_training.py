@@ -92,7 +92,7 @@ def test_each_trial_stores_its_learning_curve_and_log(tmp_path) -> None:
     from nasforge.strategies import make_strategy
 
     space = get_space("nb201")
-    ev = TrainingEvaluator(space, "digits", TrainConfig(epochs=3, model=TINY, max_train=400))
+    ev = TrainingEvaluator(space, "digits", Recipe(epochs=3), DataSettings(model=TINY, max_train=400))
     exp = Experiment("c", space, make_strategy("random", space, seed=0), ev, (Objective("val_acc"),),
                      Budget(trials=1), {"space": {"name": "nb201"}})
     with Store(tmp_path / "c.db") as store:
@@ -103,5 +103,6 @@ def test_each_trial_stores_its_learning_curve_and_log(tmp_path) -> None:
     assert set(curve[0]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"}
     assert all(c["train_loss"] > 0 and 0 <= c["train_acc"] <= 100 and c["seconds"] > 0 for c in curve)
     assert curve[-1]["train_loss"] < curve[0]["train_loss"]  # it learns
-    assert curve[-1]["val_acc"] == pytest.approx(t.metrics["val_acc"]) and curve[0]["val_acc"] is None
-    assert "epoch 3/3" in t.info["log"] and "test" not in t.info["log"] and len(t.info["log"]) < 20_000
+    assert curve[-1]["val_acc"] == pytest.approx(t.metrics["val_acc"])
+    assert all(0 <= c["val_acc"] <= 100 for c in curve)  # validation is scored every epoch
+    assert "epoch 3:" in t.info["log"] and "test" not in t.info["log"] and len(t.info["log"]) < 20_000
