@@ -745,6 +745,10 @@ def _load_path(path: str, kind: str, stamp: tuple[int, int]) -> ArrayDataset:
     logger.info("loading dataset from %s", path)
     if kind == "npz":
         return _load_npz(Path(path))
+    if kind in ("text-table", "wav-folder"):  # text and audio: nasforge.data.sequences
+        from nasforge.data import sequences
+
+        return sequences.load_text_table(path) if kind == "text-table" else sequences.load_wav_folder(path)
     return _load_image_folder(Path(path))
 
 
@@ -752,7 +756,7 @@ def _normalize(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def load_dataset(name_or_path: str, *, root: str | None = None) -> ArrayDataset:
+def load_dataset(name_or_path: str, *, root: str | None = None) -> Any:
     """Load a registered dataset by name, or a ``.npz`` file / image folder by path.
 
     Results are cached in-process; the arrays are read-only. Names are matched case-insensitively
@@ -760,13 +764,17 @@ def load_dataset(name_or_path: str, *, root: str | None = None) -> ArrayDataset:
 
     Args:
         name_or_path: A name from :func:`dataset_names`, a path to a ``.npz`` file (keys
-            ``x_train, y_train`` and optionally ``x_test, y_test, classes``), or a path to an image
-            folder laid out as ``<root>/<class>/*.png``.
+            ``x_train, y_train`` and optionally ``x_test, y_test, classes``), a path to an image
+            folder laid out as ``<root>/<class>/*.png``, or (text and audio, see
+            :mod:`nasforge.data.sequences`) a ``.csv``/``.tsv`` of text and label or a folder of
+            ``<root>/<class>/*.wav``.
         root: Folder holding user-supplied files for a registered dataset (CIFAR-10 batches, or
             MNIST-style IDX files for ``mnist``/``fashion-mnist``).
 
     Returns:
-        The dataset.
+        The dataset: an :class:`ArrayDataset`, or a
+        :class:`~nasforge.data.sequences.SequenceDataset` for text and audio (``sst2``, ``trec``,
+        ``fsdd``, ``.csv``/``.tsv`` files and wav folders).
 
     Raises:
         UnknownNameError: If the name is neither registered nor a path; the message lists the
@@ -795,11 +803,17 @@ def load_dataset(name_or_path: str, *, root: str | None = None) -> ArrayDataset:
     stat = path.stat()
     if path.is_file() and path.suffix.lower() == ".npz":
         kind = "npz"
+    elif path.is_file() and path.suffix.lower() in (".csv", ".tsv"):
+        kind = "text-table"
+    elif path.is_dir() and any(p.is_dir() and any(f.suffix.lower() == ".wav" for f in p.iterdir())
+                               for p in path.iterdir()):
+        kind = "wav-folder"
     elif path.is_dir():
         kind = "images"
     else:
         raise InvalidConfigError(
-            f"{text} is neither a .npz file nor an image folder (<root>/<class>/*.png)"
+            f"{text} is neither a .npz file, a .csv/.tsv of text and label, nor an image or wav folder "
+            "(<root>/<class>/*.png or *.wav)"
         )
     return _load_path(str(path), kind, (stat.st_mtime_ns, stat.st_size))
 
