@@ -167,6 +167,28 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
     def _norm_axes(self, x: np.ndarray) -> tuple[int, ...]:
         return (0,)
 
+    def _norm_stats(self, x_tr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, std)`` of the input normalisation, shaped ``(1, *sample_shape)`` or broadcastable."""
+        axes = self._norm_axes(x_tr)
+        mean = x_tr.mean(axis=axes, keepdims=True)[0:1]
+        std = x_tr.std(axis=axes, keepdims=True)[0:1]
+        # a feature constant in training (a border pixel) is left unscaled, as StandardScaler does:
+        # dividing by ~0 would blow up any later sample where it is not constant
+        return mean, np.where(std < 1e-6, 1.0, std).astype(np.float32)
+
+    def _extra_state(self) -> dict[str, Any]:
+        """More fitted state for ``estimator.json`` (a vocabulary, a waveform length, ...)."""
+        return {}
+
+    def _restore_extra(self, meta: Mapping[str, Any]) -> None:
+        """Set the fitted attributes written by :meth:`_extra_state` on a loaded estimator."""
+
+    def _export_example(self) -> Any:
+        """A batch of 2 valid inputs to trace the exported graph with."""
+        import torch
+
+        return torch.rand(2, *self.input_shape_, generator=torch.Generator().manual_seed(0))
+
     def _model_kwargs(self, x: np.ndarray, n_classes: int, space: Any) -> dict[str, Any]:  # pragma: no cover
         raise NotImplementedError
 
@@ -224,7 +246,9 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             from nasforge.data import load_dataset
 
             ds = load_dataset(os.fspath(X))
-            return ds.x_train, np.asarray(ds.classes, dtype=object)[ds.y_train].astype(str)
+            # text/audio datasets keep a validation part apart: fit gets all labelled data
+            x_all, y_all = getattr(ds, "x_all", ds.x_train), getattr(ds, "y_all", ds.y_train)
+            return x_all, np.asarray(ds.classes, dtype=object)[y_all].astype(str)
         if y is None:
             if _is_torch_dataset(X):
                 return self._from_torch_dataset(X)
@@ -303,12 +327,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         set_threads(threads)
         warm_up_torch()
         x_tr, y_tr, x_val, y_val = split_train_val(x, y_enc, float(self.val_fraction), seed=seed)
-        axes = self._norm_axes(x)
-        mean = x_tr.mean(axis=axes, keepdims=True)[0:1]
-        std = x_tr.std(axis=axes, keepdims=True)[0:1]
-        # a feature constant in training (a border pixel) is left unscaled, as StandardScaler does:
-        # dividing by ~0 would blow up any later sample where it is not constant
-        std = np.where(std < 1e-6, 1.0, std).astype(np.float32)
+        mean, std = self._norm_stats(x_tr)
         norm = lambda a: torch.from_numpy(((a - mean) / std).astype(np.float32))
         if len(x_val) > _MAX_VAL:
             keep = np.sort(np.random.default_rng([seed, 1]).choice(len(x_val), _MAX_VAL, replace=False))
@@ -516,6 +535,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
                                                             for h in self.history_],
             "final": self.final_stats_, "fit_seconds": self.fit_seconds_,
             "members": int(self.final_stats_.get("members", 1)),
+            **self._extra_state(),
         }
         (d / "estimator.json").write_text(json.dumps(meta, indent=1, default=str))
         return d
@@ -525,7 +545,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         """Rebuild an estimator written by :meth:`save` (weights loaded with ``weights_only=True``)."""
         import torch
 
-        from nasforge.estimators import ImageClassifier, TabularClassifier
+        from nasforge.estimators import AudioClassifier, ImageClassifier, TabularClassifier, TextClassifier
         from nasforge.spaces import get_space
 
         d = Path(directory)
@@ -535,7 +555,8 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != SAVE_FORMAT:
             raise InvalidConfigError(f"{meta_path} has format {meta.get('format')!r}, expected {SAVE_FORMAT!r}")
-        kinds = {"ImageClassifier": ImageClassifier, "TabularClassifier": TabularClassifier}
+        kinds = {"ImageClassifier": ImageClassifier, "TabularClassifier": TabularClassifier,
+                 "TextClassifier": TextClassifier, "AudioClassifier": AudioClassifier}
         if meta["estimator"] not in kinds:
             raise UnknownNameError(unknown_name_message("estimator", meta["estimator"], list(kinds)))
         klass = kinds[meta["estimator"]]
@@ -566,6 +587,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         est.n_features_in_ = int(np.prod(est.input_shape_))
         est.final_stats_ = meta.get("final", {})
         est.fit_seconds_ = meta.get("fit_seconds")
+        est._restore_extra(meta)
         return est
 
     def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:
@@ -589,7 +611,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         wrapped = _Probabilities.wrap(self.model_)
-        example = torch.rand(2, *self.input_shape_, generator=torch.Generator().manual_seed(0))
+        example = self._export_example()
         diff = write_graph(wrapped, example, p, format, output_name="probabilities")
         if not diff <= ONNX_TOLERANCE:
             raise ExportCheckError(f"the {format} model differs from PyTorch by {diff:.3g} (> {ONNX_TOLERANCE:g}); "
