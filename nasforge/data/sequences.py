@@ -294,7 +294,8 @@ def load_text_table(path: str | os.PathLike[str]) -> SequenceDataset:
         with open(p, encoding="utf-8", newline="") as fh:
             rows = [r for r in csv.reader(fh, delimiter=delimiter) if any(c.strip() for c in r)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InvalidConfigError(f"cannot read {p} as a {'TSV' if delimiter == chr(9) else 'CSV'} file: {exc}") from None
+        kind = "TSV" if delimiter == "\t" else "CSV"
+        raise InvalidConfigError(f"cannot read {p} as a {kind} file: {exc}") from None
     if not rows:
         raise InvalidConfigError(f"{p} is empty; expected rows of text and label")
     header = [c.strip().lower() for c in rows[0]]
