@@ -165,15 +165,15 @@ def _parts(ds: Any, split: str, limit: int | None, seed: int) -> dict[str, Any]:
     from nasforge.data.datasets import _stratified_split
 
     if split == "val":
-        x, y = list(ds.x_train), np.asarray(ds.y_train)
-        x_eval, y_eval = list(ds.x_val), np.asarray(ds.y_val)
+        x, y = list(ds.x_train), np.array(ds.y_train)
+        x_eval, y_eval = list(ds.x_val), np.array(ds.y_val)
         tr, va = _stratified_split(y, 0.1, 12345)
         base = ([x[i] for i in tr], y[tr], [x[i] for i in va], y[va])
         est = (x, y)
     else:
-        base = (list(ds.x_train), np.asarray(ds.y_train), list(ds.x_val), np.asarray(ds.y_val))
-        est = (list(ds.x_all), np.asarray(ds.y_all))
-        x_eval, y_eval = list(ds.x_test), np.asarray(ds.y_test)
+        base = (list(ds.x_train), np.array(ds.y_train), list(ds.x_val), np.array(ds.y_val))
+        est = (list(ds.x_all), np.array(ds.y_all))
+        x_eval, y_eval = list(ds.x_test), np.array(ds.y_test)
     if limit is not None:  # smoke tests only: a stratified subset of the training data
         keep = np.sort(np.random.default_rng(seed).permutation(len(est[0]))[:limit])
         est = ([est[0][i] for i in keep], est[1][keep])

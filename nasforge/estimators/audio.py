@@ -180,7 +180,10 @@ class AudioClassifier(NASClassifierBase):
             if not float(self.trial_seconds) > 0:
                 raise InvalidConfigError(f"trial_seconds must be > 0, but got {self.trial_seconds!r}")
             return float(self.trial_seconds)
-        return 10.0 if search_seconds is None else float(min(60.0, max(3.0, search_seconds / 5.0)))
+        if search_seconds is None:
+            return 10.0
+        # a fifth of the search, 3-60 s; under tiny budgets at most half the search, so two trials fit
+        return float(min(60.0, max(min(3.0, search_seconds / 2.0), search_seconds / 5.0)))
 
     def _check_params(self) -> None:
         super()._check_params()
