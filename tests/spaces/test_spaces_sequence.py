@@ -88,3 +88,26 @@ def test_front_end_matches_a_direct_computation() -> None:
     assert mfcc.shape == (1, 20, 101)
     fe16 = AudioFrontEnd(16000, "logmel", 40)
     assert (fe16.n_fft, fe16.hop) == (512, 160)
+
+
+@pytest.mark.parametrize("block_op", ["conv", "transformer", "gru", "lstm"])
+def test_text_networks_export_to_onnx_with_padding(block_op: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nasforge.export import write_graph
+
+    space = get_space("text_cnn")
+    arch = space.validate({**text_cnn_default(space), "embed": 64, "block.0.op": block_op, "block.0.width": 64,
+                           "block.0.skip": "residual", "pool": "attention"})
+    net = space.build(arch, num_classes=3, input_shape=(10,), vocab_size=40).eval()
+    ids = torch.randint(2, 40, (3, 10))
+    ids[1, 4:] = 0
+    assert write_graph(net, ids, tmp_path / "t.onnx", "onnx") < 1e-4
+
+
+def test_audio_networks_export_to_onnx(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nasforge.export import write_graph
+
+    space = get_space("audio")
+    arch = space.validate({**audio_default(space), "frontend": "mfcc", "conv": "1d", "pool": "max"})
+    net = space.build(arch, num_classes=4, input_shape=(2000,), sample_rate=8000).eval()
+    wave = 0.1 * torch.randn(2, 2000, generator=torch.Generator().manual_seed(0))
+    assert write_graph(net, wave, tmp_path / "a.onnx", "onnx") < 1e-3
