@@ -115,7 +115,9 @@ class TextNet(nn.Module):
         self.embed = nn.Embedding(vocab_size, c, padding_idx=0)
         nn.init.uniform_(self.embed.weight, -0.1, 0.1)
         with torch.no_grad():
-            self.embed.weight[0].zero_()
+            # <pad> stays zero (padding_idx); <unk> starts at zero: words never seen in training then add
+            # nothing (Kim's zero vector), and with min_freq > 1 it learns a "rare word" vector
+            self.embed.weight[:2].zero_()
         dropout = float(arch["dropout"])
         self.blocks, self.skips = nn.ModuleList(), nn.ModuleList()
         self.residual: list[bool] = []
