@@ -147,3 +147,14 @@ def test_fsdd_split_from_the_data_root() -> None:
     assert ds.kind == "audio" and ds.sample_rate == 8000 and ds.num_classes == 10
     assert len(ds.x_test) == 300 and len(ds.x_train) + len(ds.x_val) == 2700
     assert all(w.ndim == 1 and w.dtype == np.float32 for w in ds.x_test[:5])
+
+
+def test_checksums_catch_a_changed_file(tmp_path: Path) -> None:
+    root = _need("text")
+    (tmp_path / "text").mkdir()
+    for name in SOURCES["trec"]["sha256"]:
+        (tmp_path / "text" / name).write_bytes((root / "text" / name).read_bytes())
+    assert all(verify_checksums("trec", str(tmp_path)).values())
+    with open(tmp_path / "text" / "TREC.test.all", "a") as fh:
+        fh.write("0 one more question ?\n")
+    assert verify_checksums("trec", str(tmp_path)) == {"TREC.train.all": True, "TREC.test.all": False}
