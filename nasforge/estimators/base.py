@@ -594,15 +594,14 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         """Write the fitted network as TorchScript, a ``torch.export`` program (``pt2``; load it with
         ``torch.export.load(path).module()``) or ONNX.
 
-        The exported model takes raw inputs shaped like ``X`` (float32, normalisation is inside)
+        The exported model takes raw inputs shaped like ``X`` (float32, normalisation is inside;
+        ``TextClassifier``: int64 token ids, ``AudioClassifier``: waveforms of ``n_samples_``)
         and outputs class probabilities in the order of ``classes_``; for ONNX the input is named
         ``input`` and the output ``probabilities``. ``pt2`` and ONNX have a dynamic batch axis.
 
         Raises:
             ExportCheckError: when the written file's outputs differ from the network's by more than 1e-4.
         """
-        import torch
-
         from nasforge.export import ONNX_TOLERANCE, ExportCheckError, write_graph
 
         self._check_fitted()
