@@ -23,7 +23,8 @@ from nasforge.strategies import STRATEGIES, Strategy, make_strategy
 __version__ = "0.1.0"
 
 _LAZY = {"ImageClassifier": "nasforge.estimators", "TabularClassifier": "nasforge.estimators",
-         "Recipe": "nasforge.training"}
+         "Recipe": "nasforge.training", "TextClassifier": "nasforge.estimators",
+         "AudioClassifier": "nasforge.estimators"}
 
 
 def __getattr__(name: str) -> object:
@@ -39,5 +40,5 @@ __all__ = [
     "NasforgeError", "Objective", "Observation", "Result", "Runner", "SPACES", "STRATEGIES", "Store", "Strategy",
     "UnknownNameError", "build_experiment", "define_space", "get_space", "inputs", "make_spec", "make_strategy",
     "loguniform", "op", "register_space", "repeat", "resume", "search", "value", "__version__",
-    "ImageClassifier", "Recipe", "TabularClassifier",
+    "ImageClassifier", "Recipe", "TabularClassifier", "TextClassifier", "AudioClassifier",
 ]

@@ -101,7 +101,9 @@ def _example(model: Any, batch: Any, size: int = 8) -> Any:
     if batch is not None:
         import numpy as np
 
-        return torch.from_numpy(np.array(batch, dtype=np.float32))  # a writable copy of read-only data
+        arr = np.asarray(batch)
+        # a writable copy of read-only data; integer inputs (token ids) stay int64
+        return torch.from_numpy(np.array(arr, dtype=np.int64 if arr.dtype.kind in "iu" else np.float32))
     shape = (getattr(model, "nasforge_meta", {}) or {}).get("input_shape", [3, 32, 32])
     return torch.rand(size, *shape, generator=torch.Generator().manual_seed(0))
 

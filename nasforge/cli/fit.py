@@ -1,8 +1,12 @@
 """``nasforge fit``: the AutoML estimators on the command line.
 
 ``nasforge fit --data mnist --time-budget 10m --out DIR`` loads a dataset (a registered name, a
-``.npz`` file, a ``.csv`` file with ``--target COLUMN`` or an image folder), fits an :class:`~nasforge.estimators.ImageClassifier` (images)
-or :class:`~nasforge.estimators.TabularClassifier` (feature tables) within the budget, reports the
+``.npz`` file, a ``.csv`` feature table with ``--target COLUMN``, an image folder, a ``.tsv`` (or
+``.csv`` with ``text``/``label`` columns) of text and label or a folder of wav files per class), fits an
+:class:`~nasforge.estimators.ImageClassifier` (images),
+:class:`~nasforge.estimators.TabularClassifier` (feature tables),
+:class:`~nasforge.estimators.TextClassifier` (``sst2``, ``trec``, text tables) or
+:class:`~nasforge.estimators.AudioClassifier` (``fsdd``, wav folders) within the budget, reports the
 accuracy on the dataset's held-out test split, and saves the estimator to ``DIR`` (state dict +
 JSON, loadable with ``ImageClassifier.load(DIR)``), optionally also exporting TorchScript/ONNX.
 """
@@ -42,15 +46,17 @@ def register(cli: click.Group) -> None:
     """Add ``fit`` to the ``nasforge`` command group."""
 
     @cli.command("fit")
-    @click.option("--data", required=True, help="digits, mnist, fashion-mnist, breast-cancer, wine, iris, "
-                  "a .npz file, a .csv file (with --target) or an image folder (root/<class>/*.png).")
-    @click.option("--target", help="For a .csv file: the column holding the class labels.")
+    @click.option("--data", required=True, help="digits, mnist, fashion-mnist, breast-cancer, wine, iris, sst2, "
+                  "trec, fsdd, a .npz file, a .csv feature table (with --target), an image folder "
+                  "(root/<class>/*.png), a .tsv/.csv of text,label or a wav folder (root/<class>/*.wav).")
+    @click.option("--target", help="For a .csv feature table: the column holding the class labels.")
     @click.option("--time-budget", default="10m", show_default=True,
                   help="Wall-clock budget for the whole fit, final retraining included (e.g. 90s, 10m).")
     @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Folder to save to.")
     @click.option("--max-trials", type=int, help="Stop the search after this many trials.")
-    @click.option("--kind", type=click.Choice(["auto", "image", "tabular"]), default="auto", show_default=True,
-                  help="Estimator; auto picks image for (C, H, W) inputs and tabular for feature tables.")
+    @click.option("--kind", type=click.Choice(["auto", "image", "tabular", "text", "audio"]), default="auto",
+                  show_default=True, help="Estimator; auto picks image for (C, H, W) inputs, tabular for feature "
+                  "tables, text for texts and audio for waveforms.")
     @click.option("--space", help="Search space (default: auto_cnn for images, mlp for tables).")
     @click.option("--strategy", help="Search strategy name (default: the estimator's; local for images, "
                                      "evolution for tables).")
@@ -77,6 +83,15 @@ def register(cli: click.Group) -> None:
 
         budget = parse_duration(time_budget)
         ds = load_dataset(data, root=data_root, target=target)
+        if hasattr(ds, "x_all"):  # text or audio (nasforge.data.sequences)
+            from nasforge.cli.fit_sequences import fit_sequences
+
+            fit_sequences(ds, kind, budget=budget, out=out, max_trials=max_trials, space=space, strategy=strategy,
+                          seed=seed, threads=threads, storage=storage, exports=exports, as_json=as_json)
+            return
+        if kind in ("text", "audio"):
+            raise InvalidConfigError(f"--kind {kind} needs text or audio data, but {data} holds "
+                                     f"{'images' if len(ds.input_shape) == 3 else 'a feature table'}")
         if kind == "auto":
             kind = "image" if len(ds.input_shape) == 3 else "tabular"
         kw: dict[str, Any] = {"time_budget_s": budget, "max_trials": max_trials, "seed": seed, "threads": threads,

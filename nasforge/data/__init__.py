@@ -16,9 +16,11 @@ from nasforge.data.datasets import (
     load_dataset,
     split_train_val,
 )
+from nasforge.data.sequences import SequenceDataset  # registers sst2, trec, fsdd
 
 __all__ = [
     "ArrayDataset",
+    "SequenceDataset",
     "DATASETS",
     "Loader",
     "load_dataset",

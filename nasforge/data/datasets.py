@@ -722,7 +722,7 @@ def _load_csv(path: Path, target: str | None) -> ArrayDataset:
     if target is None:
         raise InvalidConfigError(
             f"{path}: a CSV dataset needs the name of its label column (--target COLUMN, or target= in the training "
-            f"settings); columns: {', '.join(header)}"
+            f"settings), or, for text, columns named 'text' and 'label'; columns: {', '.join(header)}"
         )
     if target not in header:
         raise UnknownNameError(f"{path}: {unknown_name_message('target column', target, header)}")
@@ -839,15 +839,44 @@ def _load_path(path: str, kind: str, stamp: tuple[int, int], target: str | None 
         return _load_npz(Path(path))
     if kind == "csv":
         return _load_csv(Path(path), target)
+    if kind in ("text-table", "wav-folder"):  # text and audio: nasforge.data.sequences
+        from nasforge.data import sequences
+
+        return sequences.load_text_table(path) if kind == "text-table" else sequences.load_wav_folder(path)
     return _load_image_folder(Path(path))
+
+
+def _is_text_table(path: Path) -> bool:
+    """Whether a ``.csv`` holds text and labels rather than a feature table: a header naming ``text`` and
+    ``label`` columns, or no header and two columns whose first is not a number in its first rows."""
+    import itertools
+
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = [r for r in itertools.islice(csv.reader(fh), 20) if any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False  # the table loader reports what is wrong with the file
+    if not rows:
+        return False
+    if {"text", "label"} <= {c.strip().lower() for c in rows[0]}:
+        return True
+
+    def number(c: str) -> bool:
+        try:
+            float(c)
+        except ValueError:
+            return False
+        return True
+
+    return all(len(r) == 2 and not number(r[0]) for r in rows)
 
 
 def _normalize(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def load_dataset(name_or_path: str, *, root: str | None = None, target: str | None = None) -> ArrayDataset:
-    """Load a registered dataset by name, or a ``.npz`` / ``.csv`` file or an image folder by path.
+def load_dataset(name_or_path: str, *, root: str | None = None, target: str | None = None) -> Any:
+    """Load a registered dataset by name, or a ``.npz`` / ``.csv`` file or an image/wav folder by path.
 
     Results are cached in-process; the arrays are read-only. Names are matched case-insensitively
     with ``_`` and ``-`` interchangeable.
@@ -855,14 +884,18 @@ def load_dataset(name_or_path: str, *, root: str | None = None, target: str | No
     Args:
         name_or_path: A name from :func:`dataset_names`, a path to a ``.npz`` file (keys
             ``x_train, y_train`` and optionally ``x_test, y_test, classes``), a path to a ``.csv``
-            table (numeric feature columns and the ``target`` column), or a path to an image folder
-            laid out as ``<root>/<class>/*.png``.
+            table (numeric feature columns and the ``target`` column), a path to an image folder laid
+            out as ``<root>/<class>/*.png``, or (text and audio, see :mod:`nasforge.data.sequences`) a
+            ``.tsv`` (or a ``.csv`` with ``text`` and ``label`` header columns and no ``target``) of
+            text and label, or a folder of ``<root>/<class>/*.wav``.
         root: Folder holding user-supplied files for a registered dataset (CIFAR-10 batches, or
             MNIST-style IDX files for ``mnist``/``fashion-mnist``).
         target: For a ``.csv`` file, the column holding the class labels (strings or integers).
 
     Returns:
-        The dataset.
+        The dataset: an :class:`ArrayDataset`, or a
+        :class:`~nasforge.data.sequences.SequenceDataset` for text and audio (``sst2``, ``trec``,
+        ``fsdd``, ``.csv``/``.tsv`` files and wav folders).
 
     Raises:
         UnknownNameError: If the name is neither registered nor a path; the message lists the
@@ -900,13 +933,18 @@ def load_dataset(name_or_path: str, *, root: str | None = None, target: str | No
     stat = path.stat()
     if path.is_file() and path.suffix.lower() == ".npz":
         kind = "npz"
-    elif path.is_file() and path.suffix.lower() == ".csv":
-        kind = "csv"
+    elif path.is_file() and path.suffix.lower() in (".csv", ".tsv"):
+        kind = "csv" if target is not None or (path.suffix.lower() == ".csv" and not _is_text_table(path)) \
+            else "text-table"
+    elif path.is_dir() and any(p.is_dir() and any(f.suffix.lower() == ".wav" for f in p.iterdir())
+                               for p in path.iterdir()):
+        kind = "wav-folder"
     elif path.is_dir():
         kind = "images"
     else:
         raise InvalidConfigError(
-            f"{text} is neither a .npz or .csv file nor an image folder (<root>/<class>/*.png)"
+            f"{text} is neither a .npz, .csv or .tsv file nor an image or wav folder "
+            "(<root>/<class>/*.png or *.wav)"
         )
     if kind != "csv" and target is not None:
         raise InvalidConfigError(f"target={target!r} applies to .csv datasets only, not {text}")

@@ -1,4 +1,5 @@
-"""AutoML estimators with scikit-learn conventions: ``ImageClassifier`` and ``TabularClassifier``.
+"""AutoML estimators with scikit-learn conventions: ``ImageClassifier``, ``TabularClassifier``,
+``TextClassifier`` and ``AudioClassifier``.
 
 Example:
     >>> from nasforge.estimators import TabularClassifier
@@ -7,8 +8,11 @@ Example:
 
 from __future__ import annotations
 
+from nasforge.estimators.audio import AudioClassifier
 from nasforge.estimators.base import NASClassifierBase, NotFittedError
 from nasforge.estimators.image import ImageClassifier
 from nasforge.estimators.tabular import TabularClassifier
+from nasforge.estimators.text import TextClassifier
 
-__all__ = ["ImageClassifier", "NASClassifierBase", "NotFittedError", "TabularClassifier"]
+__all__ = ["AudioClassifier", "ImageClassifier", "NASClassifierBase", "NotFittedError", "TabularClassifier",
+           "TextClassifier"]

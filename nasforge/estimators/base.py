@@ -160,6 +160,26 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         return {"schedule": "cosine", "warmup": 0.05, "drop_last": True, "val_every_epoch": False,
                 "device": str(self.device), "precision": str(self.precision)}
 
+    def _fit_normalize(self, x_tr: np.ndarray) -> Any:
+        """The input normalisation (a :class:`~nasforge.training.Normalize`), fitted on the training split:
+        per channel for images, per feature for tables (:func:`~nasforge.training.data.fit_normalize`)."""
+        from nasforge.training.data import fit_normalize
+
+        return fit_normalize(x_tr)
+
+    def _extra_state(self) -> dict[str, Any]:
+        """More fitted state for ``estimator.json`` (a vocabulary, a waveform length, ...)."""
+        return {}
+
+    def _restore_extra(self, meta: Mapping[str, Any]) -> None:
+        """Set the fitted attributes written by :meth:`_extra_state` on a loaded estimator."""
+
+    def _export_example(self) -> Any:
+        """A batch of 2 valid inputs to trace the exported graph with."""
+        import torch
+
+        return torch.rand(2, *self.input_shape_, generator=torch.Generator().manual_seed(0))
+
     def _model_kwargs(self, x: np.ndarray, n_classes: int, space: Any) -> dict[str, Any]:  # pragma: no cover
         raise NotImplementedError
 
@@ -220,7 +240,9 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             from nasforge.data import load_dataset
 
             ds = load_dataset(os.fspath(X))
-            return ds.x_train, np.asarray(ds.classes, dtype=object)[ds.y_train].astype(str)
+            # text/audio datasets keep a validation part apart: fit gets all labelled data
+            x_all, y_all = getattr(ds, "x_all", ds.x_train), getattr(ds, "y_all", ds.y_train)
+            return x_all, np.asarray(ds.classes, dtype=object)[y_all].astype(str)
         if y is None:
             if _is_torch_dataset(X):
                 return self._from_torch_dataset(X)
@@ -300,7 +322,8 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
             x_score, y_score = x_val[keep], y_val[keep]
         else:
             x_score, y_score = x_val, y_val
-        prepared = prepare_arrays(x_tr, y_tr, x_score, y_score, num_classes=len(classes))
+        prepared = prepare_arrays(x_tr, y_tr, x_score, y_score, num_classes=len(classes),
+                                  normalize=self._fit_normalize(x_tr))
         norm = prepared.normalize.apply_numpy
         data = {"x_train": prepared.x_train, "y_train": prepared.y_train, "x_val": prepared.x_val,
                 "y_val": prepared.y_val}
@@ -503,6 +526,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
                                                             for h in self.history_],
             "final": self.final_stats_, "fit_seconds": self.fit_seconds_,
             "members": int(self.final_stats_.get("members", 1)),
+            **self._extra_state(),
         }
         (d / "estimator.json").write_text(json.dumps(meta, indent=1, default=str))
         return d
@@ -512,7 +536,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         """Rebuild an estimator written by :meth:`save` (weights loaded with ``weights_only=True``)."""
         import torch
 
-        from nasforge.estimators import ImageClassifier, TabularClassifier
+        from nasforge.estimators import AudioClassifier, ImageClassifier, TabularClassifier, TextClassifier
         from nasforge.spaces import get_space
 
         d = Path(directory)
@@ -522,7 +546,8 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         meta = json.loads(meta_path.read_text())
         if meta.get("format") != SAVE_FORMAT:
             raise InvalidConfigError(f"{meta_path} has format {meta.get('format')!r}, expected {SAVE_FORMAT!r}")
-        kinds = {"ImageClassifier": ImageClassifier, "TabularClassifier": TabularClassifier}
+        kinds = {"ImageClassifier": ImageClassifier, "TabularClassifier": TabularClassifier,
+                 "TextClassifier": TextClassifier, "AudioClassifier": AudioClassifier}
         if meta["estimator"] not in kinds:
             raise UnknownNameError(unknown_name_message("estimator", meta["estimator"], list(kinds)))
         klass = kinds[meta["estimator"]]
@@ -555,21 +580,21 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         est.n_features_in_ = int(np.prod(est.input_shape_))
         est.final_stats_ = meta.get("final", {})
         est.fit_seconds_ = meta.get("fit_seconds")
+        est._restore_extra(meta)
         return est
 
     def export(self, path: str | os.PathLike[str], format: str = "torchscript") -> Path:
         """Write the fitted network as TorchScript, a ``torch.export`` program (``pt2``; load it with
         ``torch.export.load(path).module()``) or ONNX.
 
-        The exported model takes raw inputs shaped like ``X`` (float32, normalisation is inside)
+        The exported model takes raw inputs shaped like ``X`` (float32, normalisation is inside;
+        ``TextClassifier``: int64 token ids, ``AudioClassifier``: waveforms of ``n_samples_``)
         and outputs class probabilities in the order of ``classes_``; for ONNX the input is named
         ``input`` and the output ``probabilities``. ``pt2`` and ONNX have a dynamic batch axis.
 
         Raises:
             ExportCheckError: when the written file's outputs differ from the network's by more than 1e-4.
         """
-        import torch
-
         from nasforge.export import ONNX_TOLERANCE, ExportCheckError, write_graph
 
         self._check_fitted()
@@ -578,7 +603,7 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         wrapped = _Probabilities.wrap(self.model_)
-        example = torch.rand(2, *self.input_shape_, generator=torch.Generator().manual_seed(0))
+        example = self._export_example()
         diff = write_graph(wrapped, example, p, format, output_name="probabilities")
         if not diff <= ONNX_TOLERANCE:
             raise ExportCheckError(f"the {format} model differs from PyTorch by {diff:.3g} (> {ONNX_TOLERANCE:g}); "

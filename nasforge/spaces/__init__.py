@@ -25,6 +25,7 @@ SPACES.register("chain_cnn_joint", "chain_cnn + its training recipe (lr, weight 
                 "augmentation): joint search (example)")(chain_cnn_joint_space)
 SPACES.register("mlp", "MLPs for tabular data: 1-4 layers of width/activation/dropout")(mlp_space)
 from nasforge.spaces.darts import DartsSpace; SPACES.register("darts", "DARTS cell: normal + reduction, 4 nodes x 2 inputs, 7 ops")(DartsSpace)  # noqa: E402,E702,E501
+from nasforge.spaces.sequence import audio_space, text_cnn_space; SPACES.register("text_cnn", "token sequences: embedding, 1-3 conv/transformer/GRU/LSTM blocks, pooling")(text_cnn_space); SPACES.register("audio", "waveforms: log-mel/MFCC front end, 1-D or 2-D conv stack")(audio_space)  # noqa: E402,E702,E501
 from nasforge.spaces.auto_cnn import auto_cnn_space; SPACES.register("auto_cnn", "macro CNN whose stages scale with input_size (image estimator default)")(auto_cnn_space)  # noqa: E402,E702
 
 

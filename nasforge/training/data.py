@@ -104,9 +104,9 @@ def _labels(y: Any) -> torch.Tensor:
 def prepare_arrays(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
                    y_val: np.ndarray | None = None, x_test: np.ndarray | None = None,
                    y_test: np.ndarray | None = None, *, num_classes: int | None = None,
-                   name: str = "arrays") -> Prepared:
-    """Normalise already-split arrays with statistics of ``x_train`` (see :func:`fit_normalize`)."""
-    norm = fit_normalize(x_train)
+                   name: str = "arrays", normalize: Normalize | None = None) -> Prepared:
+    """Normalise already-split arrays with ``normalize`` (default: fitted on ``x_train``, see :func:`fit_normalize`)."""
+    norm = normalize if normalize is not None else fit_normalize(x_train)
     shape = tuple(int(d) for d in np.asarray(x_train).shape[1:])
     empty_x = np.empty((0, *shape), dtype=np.float32)
     empty_y = np.empty(0, dtype=np.int64)
