@@ -72,6 +72,8 @@ class ExperimentRecord:
     status: str
     created: float
     updated: float
+    owner: str | None = None
+    heartbeat: float | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Store:
 
     Args:
         path: database file; ``":memory:"`` keeps everything in memory (used by ``compare``).
+        read_only: open an existing store without creating or changing anything (a ``mode=ro``
+            URI); raises :class:`StorageError` when the file is missing or not a nasforge store.
         durability: ``"normal"`` (default) or ``"full"`` (fsync every commit).
         timeout: seconds to wait for another writer's lock.
 
@@ -119,10 +123,15 @@ class Store:
         True
     """
 
-    def __init__(self, path: str | Path = ":memory:", *, durability: str = "normal", timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, durability: str = "normal",
+                 timeout: float = 60.0) -> None:
         if durability not in ("normal", "full"):
             raise InvalidConfigError(f"durability must be 'normal' or 'full', but got {durability!r}")
         self.path = str(path)
+        self.read_only = read_only
+        if read_only:
+            self._open_read_only(timeout)
+            return
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -138,6 +147,20 @@ class Store:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open store {self.path}: {exc}") from exc
+
+    def _open_read_only(self, timeout: float) -> None:
+        if not Path(self.path).is_file():
+            raise StorageError(f"store {self.path} does not exist")
+        try:
+            self._db = sqlite3.connect(Path(self.path).resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout,
+                                       isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path} is not a nasforge store: {exc}") from exc
+        if not {"meta", "experiments", "trials"} <= tables:
+            self._db.close()
+            raise StorageError(f"{self.path} is not a nasforge store (no experiments/trials tables)")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -189,6 +212,21 @@ class Store:
                                           if names else f"no experiment '{name}' in {self.path} (the store is empty)")
         return ExperimentRecord(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5])
 
+    def list_experiments(self) -> list[ExperimentRecord]:
+        """Every experiment, oldest first, with its truthful status: a stored ``running`` whose owner's
+        heartbeat is missing or older than 60 s is reported as ``interrupted``."""
+        cols = {r[1] for r in self._db.execute("PRAGMA table_info(experiments)")}
+        lease = ", owner, heartbeat" if {"owner", "heartbeat"} <= cols else ", NULL, NULL"
+        rows = self._db.execute(f"SELECT id, name, spec, status, created, updated{lease} FROM experiments ORDER BY id")
+        now = time.time()
+        out = []
+        for r in rows.fetchall():
+            status = r[3]
+            if status == "running" and (r[7] is None or now - r[7] >= 60.0):
+                status = "interrupted"
+            out.append(ExperimentRecord(r[0], r[1], json.loads(r[2]), status, r[4], r[5], r[6], r[7]))
+        return out
+
     def experiment_names(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM experiments ORDER BY id")]
 
@@ -233,6 +271,16 @@ class Store:
         rows = self._db.execute(
             "SELECT number, arch, arch_key, fidelity, status, metrics, hidden, cost, params, error, started, "
             "finished, tell_order, info, id FROM trials WHERE experiment_id = ? ORDER BY number", (experiment_id,)
+        ).fetchall()
+        return [self._trial(r) for r in rows]
+
+    def trials_after(self, experiment_id: int, tell_order: int = -1) -> list[TrialRecord]:
+        """The counted trials whose ``tell_order`` is above ``tell_order``, in tell order: lets a reader
+        follow a running search by fetching only what is new."""
+        rows = self._db.execute(
+            "SELECT number, arch, arch_key, fidelity, status, metrics, hidden, cost, params, error, started, "
+            "finished, tell_order, info, id FROM trials WHERE experiment_id = ? AND tell_order > ? "
+            "ORDER BY tell_order", (experiment_id, tell_order)
         ).fetchall()
         return [self._trial(r) for r in rows]
 
