@@ -152,6 +152,14 @@ function makeChart(box, { series, data, xLabel, yLabel, tip, bands }) {
     },
   };
   const chart = new uPlot(opts, data, box);
+  // follow the card's width (cards are laid out in a grid that changes as cards are added)
+  const observer = new ResizeObserver(() => {
+    const w = Math.max(320, box.clientWidth);
+    if (Math.abs(w - chart.width) > 2) chart.setSize({ width: w, height: opts.height });
+  });
+  observer.observe(box);
+  const destroy = chart.destroy.bind(chart);
+  chart.destroy = () => { observer.disconnect(); destroy(); };
   page.charts.push(chart);
   return chart;
 }
@@ -170,7 +178,7 @@ function experimentsPage(main) {
   } }, "Compare selected");
   const count = h("span", { id: "experiment-count" }, "");
   main.append(h("h1", {}, "Experiments"),
-    h("div", { class: "controls" }, compareBtn, count, h("span", { class: "muted" }, "select two or more to compare")),
+    h("div", { class: "controls" }, compareBtn, count, h("span", { class: "muted" }, "tick experiments to compare their best-so-far curves")),
     h("div", { class: "card" }, h("table", { id: "experiments" },
       h("thead", {}, h("tr", {}, ["", "name", "kind", "space", "strategy / method", "evaluator", "status",
         "trials / budget", "best", "started", "updated"].map((t) => h("th", {}, t)))), tbody)));
