@@ -4,6 +4,7 @@ JavaScript error in the console, and that an experiment named ``<script>alert(1)
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -49,10 +50,38 @@ def _wait_for_trials(db: Path, name: str, n: int, timeout: float = 60.0) -> None
     raise AssertionError(f"the search did not reach {n} trials")
 
 
+def _oneshot_experiment(db: Path) -> None:
+    """A one-shot run as one-shot methods store it: one trial per epoch with its architecture weights, a
+    learning curve and a log (DARTS space, so the trial page draws two cells)."""
+    import numpy as np
+
+    from nasforge.evaluators.base import Result
+    from nasforge.spaces import get_space
+    from nasforge.storage import Store
+
+    space = get_space("darts")
+    with Store(db) as store:
+        exp = store.create_experiment("darts-oneshot", {"kind": "oneshot", "method": "darts",
+                                                        "space": {"name": "darts"}, "budget": {"epochs": 3},
+                                                        "evaluator": {"kind": "train", "dataset": "digits"}})
+        for epoch in range(3):
+            arch = space.sample(np.random.default_rng(epoch))
+            p = 0.3 + 0.2 * epoch
+            info = {"arch_weights": {"normal.n2.e0": {"sep_conv_3x3": p, "skip_connect": 1 - p}},
+                    "curve": [{"epoch": e, "train_loss": 2.0 / e, "train_acc": 40.0 + 10 * e, "val_loss": 2.2 / e,
+                               "val_acc": 35.0 + 10 * e, "seconds": 1.0 * e} for e in range(1, epoch + 2)],
+                    "log": "epoch done <b>not bold</b>", "checkpoint": f"ckpt/{epoch}.pt", "device": "cpu"}
+            tid = store.start_trial(exp.id, epoch, space.to_string(arch), arch.key, None)
+            store.finish_trial(tid, Result.ok({"val_acc": 40.0 + 5 * epoch}, cost=3.0, info=info))
+        store.set_status(exp.id, "finished")
+
+
 def _charts_rendered(browser: Browser, expected: set[str]) -> None:
-    charts = browser.wait_for(f"(() => {{ const c = {CHARTS}; return c.length >= {len(expected)} && "
-                              "c.every(x => x[1] > 0 && x[2] > 0) && c; })()")
-    assert {c[0] for c in charts} >= expected, charts
+    """Wait until the page shows exactly the ``expected`` charts, each drawn by uPlot on a canvas."""
+    want = json.dumps(sorted(expected), separators=(",", ":"))
+    charts = browser.wait_for(f"(() => {{ const c = {CHARTS}; const ids = JSON.stringify(c.map(x => x[0]).sort()); "
+                              f"return ids === '{want}' && c.every(x => x[1] > 0 && x[2] > 0) && c; }})()")
+    assert sorted(c[0] for c in charts) == sorted(expected), charts
 
 
 @pytest.mark.slow
@@ -70,6 +99,7 @@ def test_dashboard_follows_a_running_search_in_headless_chromium(tmp_path):
     dash = browser = None
     try:
         _wait_for_trials(db, NAME, 20)
+        _oneshot_experiment(db)  # written while the search writes to the same file
         port = free_port()
         dash = start_dashboard(db, port)
         base = f"http://127.0.0.1:{port}/"
@@ -77,8 +107,8 @@ def test_dashboard_follows_a_running_search_in_headless_chromium(tmp_path):
 
         browser.goto(base + "#/")
         names = browser.wait_for("(() => { const a = [...document.querySelectorAll('a.exp-name')]"
-                                 ".map(x => x.textContent); return a.length === 2 && a; })()")
-        assert names == ["mo", NAME]
+                                 ".map(x => x.textContent); return a.length === 3 && a; })()")
+        assert names == ["mo", NAME, "darts-oneshot"]
         # shown as text: no element was made from the name and only the page's own scripts exist
         assert browser.eval("document.querySelectorAll('script').length") == 2
         assert browser.eval("document.querySelectorAll('#experiments tbody script, #experiments tbody b').length") == 0
@@ -101,6 +131,13 @@ def test_dashboard_follows_a_running_search_in_headless_chromium(tmp_path):
         assert browser.wait_for("document.querySelectorAll('#arch-drawing svg path').length") == 6
         assert browser.eval("document.querySelector('#trial-arch').textContent").startswith("|")
         assert "nasforge train --space nb201" in browser.eval("document.querySelector('pre.command').textContent")
+
+        browser.goto(base + "#/exp/darts-oneshot")
+        _charts_rendered(browser, {"chart-trials", "chart-seconds", "chart-curves", "chart-weights"})
+        browser.goto(base + "#/exp/darts-oneshot/trial/2")
+        _charts_rendered(browser, {"chart-trial-curve"})
+        assert browser.eval("document.querySelectorAll('#arch-drawing svg').length") == 2  # normal and reduce cells
+        assert browser.eval("document.querySelector('#trial-log').textContent") == "epoch done <b>not bold</b>"
 
         browser.goto(base + "#/compare?name=mo&name=" + urllib.parse.quote(NAME, safe=""))
         _charts_rendered(browser, {"chart-compare-trials", "chart-compare-seconds"})
