@@ -123,6 +123,17 @@ def test_dashboard_follows_a_running_search_in_headless_chromium(tmp_path):
         _charts_rendered(browser, {"chart-trials", "chart-seconds"})
         browser.wait_for("document.querySelectorAll('#op-frequency tbody tr').length")
         assert browser.eval("document.querySelectorAll('#trials tbody tr').length") > 0
+        # the trial table sorts by a clicked header and filters by text
+        browser.eval("[...document.querySelectorAll('#trials th')].find(th => th.textContent.startsWith('val_acc'))"
+                     ".click()")
+        col = "[...document.querySelectorAll('#trials th')].findIndex(th => th.textContent.startsWith('val_acc'))"
+        values = browser.eval(f"[...document.querySelectorAll('#trials tbody tr')].slice(0, 50)"
+                              f".map(tr => +tr.children[{col}].textContent)")
+        assert values == sorted(values, reverse=True) and len(values) == 50
+        browser.eval("const f = document.querySelector('input[type=search]'); f.value = 'avg_pool_3x3~0|+|none';"
+                     "f.dispatchEvent(new Event('input'))")
+        archs = browser.eval("[...document.querySelectorAll('#trials tbody td.arch')].map(td => td.textContent)")
+        assert archs and all("avg_pool_3x3~0|+|none" in a for a in archs)
 
         browser.goto(base + "#/exp/mo")
         _charts_rendered(browser, {"chart-trials", "chart-seconds", "chart-pareto"})

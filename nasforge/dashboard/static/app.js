@@ -54,6 +54,15 @@ function when(t) {
 
 function statusBadge(s) { return h("span", { class: "status status-" + String(s).replace(/[^a-z_-]/gi, "") }, s); }
 
+function budgetText(b) {
+  const parts = [];
+  if (b.trials) parts.push(b.trials + " trials");
+  if (b.epochs) parts.push(b.epochs + " epochs");
+  if (b.seconds) parts.push(b.seconds + " charged s");
+  if (b.wall_seconds) parts.push(b.wall_seconds + " wall s");
+  return parts.join(", ") || "–";
+}
+
 function expLink(name) { return "#/exp/" + encodeURIComponent(name); }
 
 function trialLink(name, number) { return "#/exp/" + encodeURIComponent(name) + "/trial/" + number; }
@@ -192,8 +201,7 @@ function experimentsPage(main) {
         compareBtn.disabled = selected.size < 1;
       } });
       box.checked = selected.has(e.name);
-      const budget = e.budget.trials ? e.budget.trials + " trials" : e.budget.seconds ? e.budget.seconds + " s"
-        : e.budget.wall_seconds ? e.budget.wall_seconds + " s wall" : e.budget.epochs ? e.budget.epochs + " epochs" : "–";
+      const budget = budgetText(e.budget);
       const tr = h("tr", {},
         h("td", {}, box),
         h("td", {}, h("a", { href: expLink(e.name), class: "exp-name" }, e.name)),
@@ -248,7 +256,7 @@ function experimentPage(main, name) {
 
   function drawSummary() {
     const e = state.exp;
-    const budget = e.budget.trials ? e.budget.trials : e.budget.seconds ? e.budget.seconds + " s" : "–";
+    const budget = budgetText(e.budget);
     const item = (k, ...v) => h("span", {}, h("b", {}, k + ": "), ...v);
     summary.replaceChildren(...[
       item("status", statusBadge(e.status)),
