@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
@@ -56,9 +57,15 @@ def _finite(v: Any) -> float | None:
 
 @dataclass
 class _Cache:
+    """The counted trials of one experiment read so far, and running totals over them."""
+
     created: float
     trials: list[TrialRecord] = field(default_factory=list)
     last: int = -1
+    best: TrialRecord | None = None
+    best_score: float = -math.inf
+    failed: int = 0
+    cost: float = 0.0
 
 
 def _objectives(spec: Mapping[str, Any]) -> tuple[Objective, ...]:
@@ -170,25 +177,30 @@ class DashboardData:
         return rec
 
     def _trials(self, rec: ExperimentRecord) -> list[TrialRecord]:
+        return self._read(rec).trials
+
+    def _read(self, rec: ExperimentRecord) -> _Cache:
         cache = self._cache.get(rec.id)
         if cache is None or cache.created != rec.created:
             cache = self._cache[rec.id] = _Cache(rec.created)
         new = self.store.trials_after(rec.id, cache.last)
         if new:
+            obj = _objectives(rec.spec)[0]
+            for t in new:
+                v = _value(t, obj)
+                if v is not None and obj.score(v) > cache.best_score:
+                    cache.best, cache.best_score = t, obj.score(v)
+                cache.failed += t.status != Status.OK
+                cache.cost += t.cost
             cache.trials.extend(new)
             cache.last = new[-1].tell_order if new[-1].tell_order is not None else cache.last
-        return cache.trials
+        return cache
 
     # ------------------------------------------------------------------ experiments
     def _summary(self, rec: ExperimentRecord) -> dict[str, Any]:
-        trials = self._trials(rec)
+        cache = self._read(rec)
+        trials, best = cache.trials, cache.best
         objs = _objectives(rec.spec)
-        best: TrialRecord | None = None
-        best_score = -math.inf
-        for t in trials:
-            v = _value(t, objs[0])
-            if v is not None and objs[0].score(v) > best_score:
-                best, best_score = t, objs[0].score(v)
         last = trials[-1] if trials else None
         budget = rec.spec.get("budget") or {}
         return {
@@ -201,9 +213,9 @@ class DashboardData:
             "status": rec.status,
             "objectives": [str(o) for o in objs],
             "trials": len(trials),
-            "failed": sum(t.status != Status.OK for t in trials),
+            "failed": cache.failed,
             "budget": {k: budget.get(k) for k in ("trials", "seconds", "wall_seconds", "epochs") if budget.get(k)},
-            "charged_seconds": float(sum(t.cost for t in trials)),
+            "charged_seconds": cache.cost,
             "best": None if best is None else {"number": best.number, "arch": best.arch,
                                                "value": _value(best, objs[0]), "metric": objs[0].metric},
             "created": rec.created,
@@ -234,7 +246,8 @@ class DashboardData:
         experiment's summary, so a page can follow a running search by asking for what is new."""
         rec = self._record(name)
         trials = self._trials(rec)
-        new = [self._row(t) for t in trials if t.tell_order is not None and t.tell_order > after]
+        start = bisect.bisect_right(trials, after, key=lambda t: t.tell_order if t.tell_order is not None else -1)
+        new = [self._row(t) for t in trials[start:]]
         return {"experiment": self._summary(rec), "trials": new,
                 "last": trials[-1].tell_order if trials else -1}
 
