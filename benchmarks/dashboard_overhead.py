@@ -10,7 +10,7 @@ run's trials per second and the loss of the median watched run against the media
 
 Run under the shared CPU lock::
 
-    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/dashboard_overhead.py --trials 5000 --repeats 2
+    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/dashboard_overhead.py --trials 5000 --repeats 5
 
 NB201 data: the packaged table, else ``--benchmark-file`` or ``$NASFORGE_NB201_DIR``.
 """
@@ -34,6 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from nasforge.storage import Store  # noqa: E402
 
 
 def _get(base: str, path: str) -> Any:
@@ -73,6 +75,15 @@ def run_search(db: Path, name: str, trials: int, benchmark_file: str | None) -> 
     return wall
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def start_dashboard(db: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "nasforge", "dashboard", "--storage", str(db), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -90,7 +101,7 @@ def start_dashboard(db: Path, port: int) -> subprocess.Popen[bytes]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--trials", type=int, default=5000)
-    ap.add_argument("--repeats", type=int, default=2, help="pairs of runs (alone, watched)")
+    ap.add_argument("--repeats", type=int, default=5, help="pairs of runs (alone, watched)")
     ap.add_argument("--poll", type=float, default=1.0, help="seconds between the poller's refreshes")
     ap.add_argument("--benchmark-file", help="NB201 CSV (default: the packaged table or $NASFORGE_NB201_DIR)")
     ap.add_argument("--port", type=int, default=8765)
@@ -104,34 +115,42 @@ def main() -> None:
     print(f"search: NB201 table, random, {args.trials} trials, seed 0; poller every {args.poll} s")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "runs.db"
         import nasforge as nf
 
-        nf.search(space="nb201", benchmark="nb201", strategy="random", trials=20, seed=0, storage=str(db),
-                  name="warm-up", benchmark_file=args.benchmark_file)  # loads the table, creates the store
+        nf.search(space="nb201", benchmark="nb201", strategy="random", trials=20, seed=0,
+                  storage=str(Path(tmp) / "warm-up.db"), name="warm-up", benchmark_file=args.benchmark_file)
         port = args.port
         for rep in range(args.repeats):
             for watched in ((False, True) if rep % 2 == 0 else (True, False)):
                 name = f"{'watched' if watched else 'alone'}-{rep}"
+                db = Path(tmp) / f"{name}.db"  # one store per run, as when a user watches one search
+                Store(db).close()
                 dash = stop = proc = None
                 counts = mp.Array("i", [0, 0])
+                cpu0 = 0.0
                 if watched:
                     dash = start_dashboard(db, port)
                     stop = mp.Event()
                     proc = mp.Process(target=poll, args=(f"http://127.0.0.1:{port}", name, args.poll, stop, counts))
                     proc.start()
+                    cpu0 = cpu_seconds(dash.pid)
                 try:
                     wall = run_search(db, name, args.trials, args.benchmark_file)
                 finally:
                     if watched:
+                        server_cpu = cpu_seconds(dash.pid) - cpu0
+                        poller_cpu = cpu_seconds(proc.pid)
                         stop.set()
                         proc.join(10)
                         dash.terminate()
                         dash.wait(10)
                 rows.append({"run": name, "watched": watched, "wall_s": wall, "trials_per_s": args.trials / wall,
-                             "polls": counts[0] if watched else 0})
-                print(f"{name:>10}: {wall:6.1f} s  {args.trials / wall:7.1f} trials/s"
-                      + (f"  ({counts[0]} polls answered, {counts[1]} failed)" if watched else ""), flush=True)
+                             "polls": counts[0] if watched else 0,
+                             "server_cpu_s": server_cpu if watched else 0.0,
+                             "poller_cpu_s": poller_cpu if watched else 0.0})
+                print(f"{name:>10}: {wall:6.2f} s  {args.trials / wall:7.1f} trials/s"
+                      + (f"  ({counts[0]} polls answered, {counts[1]} failed; CPU during the run: server "
+                         f"{server_cpu:.2f} s, poller {poller_cpu:.2f} s)" if watched else ""), flush=True)
     alone = statistics.median(r["trials_per_s"] for r in rows if not r["watched"])
     watched = statistics.median(r["trials_per_s"] for r in rows if r["watched"])
     loss = 100.0 * (alone - watched) / alone

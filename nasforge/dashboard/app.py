@@ -91,7 +91,10 @@ def create_app(storage: str | Path, *, host: str = "127.0.0.1") -> Any:
         return local.data  # type: ignore[no-any-return]
 
     def json_response(obj: Any, status: int = 200) -> Response:
-        body = json.dumps(clean_json(obj), allow_nan=False, separators=(",", ":"))
+        try:
+            body = json.dumps(obj, allow_nan=False, separators=(",", ":"))
+        except ValueError:  # a NaN or infinity somewhere: make it null (slower, so only when needed)
+            body = json.dumps(clean_json(obj), allow_nan=False, separators=(",", ":"))
         return Response(body, status_code=status, media_type="application/json",
                         headers={"Cache-Control": "no-store"})
 

@@ -235,11 +235,11 @@ class DashboardData:
 
     @staticmethod
     def _row(t: TrialRecord) -> dict[str, Any]:
+        # built JSON-ready here (no clean_json pass): a poll may carry thousands of rows
         return {"number": t.number, "order": t.tell_order, "arch": t.arch, "status": t.status,
-                "metrics": t.metrics, "hidden": t.hidden, "cost": t.cost, "fidelity": t.fidelity,
-                "params": t.params, "error": t.error, "started": t.started, "finished": t.finished,
-                "curve": bool(t.info.get("curve")), "device": t.info.get("device"),
-                "precision": t.info.get("precision")}
+                "metrics": {k: _finite(v) for k, v in t.metrics.items()},
+                "hidden": {k: _finite(v) for k, v in t.hidden.items()}, "cost": _finite(t.cost),
+                "fidelity": _finite(t.fidelity), "params": t.params, "error": t.error, "finished": t.finished}
 
     def trials(self, name: str, after: int = -1) -> dict[str, Any]:
         """The counted trials told after ``after`` (a tell order; -1 for all), in tell order, and the
