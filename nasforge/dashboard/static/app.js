@@ -86,7 +86,20 @@ function every(ms, fn) {
   const tick = async () => {
     if (busy) return;
     busy = true;
-    try { await fn(); setLive(true); } catch (e) { setLive(false, "error: " + e.message); } finally { busy = false; }
+    try {
+      await fn();
+      setLive(true);
+      const shown = document.getElementById("page-error");
+      if (shown) shown.remove();
+    } catch (e) {
+      setLive(false, "error");
+      let shown = document.getElementById("page-error");
+      if (!shown) {
+        shown = h("p", { class: "error", id: "page-error" });
+        document.getElementById("main").prepend(shown);
+      }
+      shown.textContent = "error: " + e.message;
+    } finally { busy = false; }
   };
   page.timers.push(setInterval(tick, ms));
   return tick;
@@ -106,7 +119,12 @@ function route() {
   const hash = location.hash.replace(/^#/, "") || "/";
   let m;
   try {
-    if ((m = hash.match(/^\/exp\/([^/]*)\/trial\/(\d+)$/))) return trialPage(main, decodeURIComponent(m[1]), +m[2]);
+    if ((m = hash.match(/^\/exp\/([^/]*)\/trial\/(\d+)$/))) {
+      return trialPage(main, decodeURIComponent(m[1]), +m[2]).catch((e) => {
+        main.append(h("p", { class: "error", id: "page-error" }, "error: " + e.message));
+        setLive(false, "error");
+      });
+    }
     if ((m = hash.match(/^\/exp\/([^/]*)$/))) return experimentPage(main, decodeURIComponent(m[1]));
     if ((m = hash.match(/^\/compare\?(.*)$/))) {
       return comparePage(main, new URLSearchParams(m[1]).getAll("name"));
