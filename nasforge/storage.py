@@ -200,6 +200,9 @@ class Store:
         read_only: open an existing store without creating or changing anything (``status``,
             ``best``, ``trials``); raises :class:`StorageError` when the file is missing or is
             not a nasforge store.
+        follow: with ``read_only``, a long-lived reader that must see what writers add later (the
+            dashboard). Without it, a store no writer has open is read as an immutable snapshot, which
+            leaves no ``-wal``/``-shm`` files next to it.
         durability: ``"normal"`` (default) or ``"full"`` (fsync every commit).
         timeout: seconds to wait for another writer's lock.
 
@@ -213,8 +216,8 @@ class Store:
         True
     """
 
-    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, durability: str = "normal",
-                 timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False, follow: bool = False,
+                 durability: str = "normal", timeout: float = 60.0) -> None:
         if durability not in ("normal", "full"):
             raise InvalidConfigError(f"durability must be 'normal' or 'full', but got {durability!r}")
         self.path = str(path)
@@ -226,7 +229,7 @@ class Store:
         try:
             if read_only:
                 uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-                if _wal_without_log(self.path):
+                if not follow and _wal_without_log(self.path):
                     # No writer has it open and all is checkpointed: reading it as immutable keeps
                     # SQLite from creating -wal/-shm files next to it.
                     uri += "&immutable=1"
@@ -476,6 +479,18 @@ class Store:
         rows = self._rows(
             "SELECT number, arch, arch_key, fidelity, status, metrics, hidden, cost, params, error, started, "
             "finished, tell_order, info, id FROM trials WHERE experiment_id = ? ORDER BY number", (experiment_id,))
+        try:
+            return [self._trial(r) for r in rows]
+        except (ValueError, TypeError) as exc:
+            raise StorageError(f"store {self.path}: unreadable trial data ({exc})") from exc
+
+    def trials_after(self, experiment_id: int, tell_order: int = -1) -> list[TrialRecord]:
+        """The counted trials whose ``tell_order`` is above ``tell_order``, in tell order: lets a reader
+        follow a running search by fetching only what is new."""
+        rows = self._rows(
+            "SELECT number, arch, arch_key, fidelity, status, metrics, hidden, cost, params, error, started, "
+            "finished, tell_order, info, id FROM trials WHERE experiment_id = ? AND tell_order > ? "
+            "ORDER BY tell_order", (experiment_id, tell_order))
         try:
             return [self._trial(r) for r in rows]
         except (ValueError, TypeError) as exc:

@@ -435,6 +435,7 @@ from nasforge.cli import pareto; pareto.register(cli)  # noqa: E702
 from nasforge.cli import oneshot; oneshot.register(cli)  # noqa: E402,E702
 from nasforge.cli import fit; fit.register(cli)  # noqa: E402,E702
 from nasforge.cli import manage; manage.register(cli)  # noqa: E402,E702
+from nasforge.cli import dashboard; dashboard.register(cli)  # noqa: E402,E702
 # --- end command modules ---
 
 
