@@ -38,6 +38,9 @@ __all__ = ["NBGRAPH_OPERATIONS", "NBGRAPH_PROTEINS_OPERATIONS", "NBGraphSpace", 
 NBGRAPH_OPERATIONS: tuple[str, ...] = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")
 NBGRAPH_PROTEINS_OPERATIONS: tuple[str, ...] = ("gcn", "sage", "arma", "fc", "skip")
 _LINK_LABELS = ("l1", "l2", "l3")
+_CANON: dict[Architecture, Architecture] = {}
+_HASH: dict[Architecture, int] = {}
+_NEIGHBORS: dict[tuple[bool, Architecture], tuple[Architecture, ...]] = {}
 _OP_LABELS = ("op0", "op1", "op2", "op3")
 PACKAGE_HELP = ("NAS-Bench-Graph needs the PyPI package nas-bench-graph==1.4.0: "
                 "`pip install 'nasforge[graph]'` or `pip install nas-bench-graph==1.4.0`")
@@ -74,8 +77,9 @@ class NBGraphSpace(SearchSpace):
         dims += [Choice(label, self.operations) for label in _OP_LABELS]
         super().__init__("nbgraph-proteins" if proteins else "nbgraph", dims, config={})
         self.proteins = proteins
-        self._canon: dict[Architecture, Architecture] = {}
-        self._hash: dict[Architecture, int] = {}
+        # canonical forms and hashes are pure functions of the description: shared by every instance
+        self._canon = _CANON
+        self._hash = _HASH
 
     # ----------------------------------------------------------------- package form
     @staticmethod
@@ -142,13 +146,16 @@ class NBGraphSpace(SearchSpace):
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Every distinct GNN one link or op change away (in the canonical description)."""
         base = self.canonical(arch)
-        out: dict[Architecture, None] = {}
-        for child in super().neighbors(base):
-            if not self._all_skip(child):
-                c = self.canonical(child)
-                if c != base:
-                    out[c] = None
-        return list(out)
+        hit = _NEIGHBORS.get((self.proteins, base))
+        if hit is None:
+            out: dict[Architecture, None] = {}
+            for child in super().neighbors(base):
+                if not self._all_skip(child):
+                    c = self.canonical(child)
+                    if c != base:
+                        out[c] = None
+            hit = _NEIGHBORS[(self.proteins, base)] = tuple(out)
+        return list(hit)
 
     def validate(self, arch: Any) -> Architecture:
         """Check labels and values; returns the canonical description."""
