@@ -35,6 +35,7 @@ BENCHMARKS.register("nb201-imagenet16", "NAS-Bench-201, ImageNet16-120 columns")
 # space name -> builder(space, spec["evaluator"]) of a benchmark family other than NB201's TabularBenchmark
 BENCHMARK_FAMILIES: dict[str, Callable[[SearchSpace, dict[str, Any]], Evaluator]] = {}
 from nasforge.evaluators import nbgraph as _nbgraph; _nbgraph.register(BENCHMARKS, BENCHMARK_FAMILIES)  # noqa: E402,E702
+from nasforge.evaluators import nb101 as _nb101; _nb101.register(BENCHMARKS, BENCHMARK_FAMILIES)  # noqa: E402,E702
 
 
 def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: str | None = None,
@@ -96,7 +97,7 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
         inner = build_evaluator({**spec, "evaluator": {k: v for k, v in ev.items() if k != "hardware"}}, space)
         return with_costs(inner, space, ev["hardware"])
     if ev["kind"] == "benchmark" and spec["space"]["name"] in BENCHMARK_FAMILIES:
-        return BENCHMARK_FAMILIES[spec["space"]["name"]](space, dict(ev))
+        return BENCHMARK_FAMILIES[spec["space"]["name"]](space, {"seed": spec.get("seed", 0), **ev})
     if ev["kind"] == "benchmark":
         from nasforge.evaluators.tabular import TabularBenchmark
 
