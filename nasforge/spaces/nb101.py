@@ -363,8 +363,15 @@ class NB101Space(SearchSpace):
     # ----------------------------------------------------------------- networks
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         """The paper's network; ``cfg`` may set ``num_classes`` (10), ``in_channels`` (3),
-        ``stem_channels``, ``stacks`` and ``cells_per_stack``."""
+        ``stem_channels``, ``stacks`` and ``cells_per_stack``. The training options shared with the
+        other cell spaces (``--channels``, ``--cells``) arrive as ``channels`` / ``cells_per_stage`` and
+        set ``stem_channels`` / ``cells_per_stack``."""
         matrix, ops = self.spec(self.validate(arch))
+        cfg = dict(cfg)
+        if "channels" in cfg:
+            cfg["stem_channels"] = cfg.pop("channels")
+        if "cells_per_stage" in cfg:
+            cfg["cells_per_stack"] = cfg.pop("cells_per_stage")
         opts = {**self.config, **cfg}
         return build_nb101_network(matrix, ops, **opts)
 
