@@ -154,6 +154,10 @@ class NB101Space(SearchSpace):
                                                 "cells_per_stack": cells_per_stack})
         self._canon_cache: dict[Architecture, Architecture | None] = {}
 
+    def size(self) -> int:
+        """Distinct cells up to isomorphism (the count of the official release)."""
+        return 423_624
+
     # ----------------------------------------------------------------- specs and identity
     @staticmethod
     def _raw_spec(values: Any) -> tuple[np.ndarray, list[str]]:

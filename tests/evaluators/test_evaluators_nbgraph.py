@@ -64,3 +64,10 @@ def test_search_and_compare_on_a_table() -> None:
         for r in runs:
             assert r["queries"] == 20 and r["report"] == pytest.approx(r["signal"])
             assert get_space("nbgraph").package_hash(r["best_arch"]) > 0
+
+
+def test_latency_and_params_are_objectives_for_multi_objective_search() -> None:
+    s = nf.search(space="nbgraph", benchmark="nbgraph-photo", strategy="nsga2", trials=30, seed=0, in_memory=True,
+                  objectives="val_acc:max,latency_s:min")
+    assert s.trials == 30 and s.pareto
+    assert all("latency_s" in t.metrics and "test_acc" not in t.metrics for t in s.pareto)
