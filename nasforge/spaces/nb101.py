@@ -210,7 +210,8 @@ class NB101Space(SearchSpace):
         ops = list(ops)
         n = m.shape[0] if m.ndim == 2 else -1
         if m.ndim != 2 or m.shape[0] != m.shape[1] or not 2 <= n <= MAX_VERTICES:
-            raise InvalidArchitectureError(f"nb101 matrix must be square with 2..{MAX_VERTICES} rows, got shape {m.shape}")
+            raise InvalidArchitectureError(
+                f"nb101 matrix must be square with 2..{MAX_VERTICES} rows, got shape {m.shape}")
         if len(ops) != n or ops[0] != "input" or ops[-1] != "output":
             raise InvalidArchitectureError(f"nb101 ops must be 'input', {n - 2} operations, 'output'; got {ops}")
         bad = [op for op in ops[1:-1] if op not in NB101_OPERATIONS]
@@ -460,7 +461,8 @@ def build_nb101_network(matrix: np.ndarray, ops: Sequence[str], *, stem_channels
                 tensors.append(self.ops[str(t)](total))
             if not self.to_out:
                 return self.proj[str(self.n - 1)](x)
-            out = torch.cat([tensors[t] for t in self.to_out], dim=1) if len(self.to_out) > 1 else tensors[self.to_out[0]]
+            outs = [tensors[t] for t in self.to_out]
+            out = torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
             if str(self.n - 1) in self.proj:
                 out = out + self.proj[str(self.n - 1)](x)
             return out

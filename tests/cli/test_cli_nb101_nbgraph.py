@@ -22,7 +22,8 @@ def test_search_trains_nb101_cells_on_digits(tmp_path: Path) -> None:
 
 def test_compare_on_nbgraph_names_best_archs(tmp_path: Path) -> None:
     pytest.importorskip("nas_bench_graph", reason="nas-bench-graph==1.4.0 not installed (extra 'graph')")
-    r = run_cli("compare", "--benchmark", "nbgraph-cora",  # the space follows the benchmark "--strategies", "random,evolution",
+    # no --space: it follows the benchmark
+    r = run_cli("compare", "--benchmark", "nbgraph-cora", "--strategies", "random,evolution",
                 "--seeds", "2", "--trials", "10", "--json", env={"NASFORGE_CACHE_DIR": str(tmp_path)})
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
