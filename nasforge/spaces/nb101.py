@@ -244,6 +244,16 @@ class NB101Space(SearchSpace):
         """Whether ``arch``'s spec connects input to output within the vertex and edge limits."""
         return self.canonical(arch) is not None
 
+    def is_connected(self, arch: Architecture) -> bool:
+        """Same as :meth:`is_valid` (strategies skip cells for which this is False)."""
+        return self.is_valid(arch)
+
+    def equivalence_key(self, arch: Architecture) -> str:
+        """What strategies deduplicate on: the canonical form (isomorphic cells are equal). The path
+        encoding is not an identity here: different NB101 cells can share their set of paths."""
+        canon = self.canonical(arch)
+        return canon.key if canon is not None else arch.key
+
     # ----------------------------------------------------------------- making architectures
     def sample(self, rng: np.random.Generator) -> Architecture:
         """A random valid cell: random upper-triangular matrix and ops until valid (the paper's sampler)."""
@@ -347,9 +357,12 @@ class NB101Space(SearchSpace):
             return np.asarray(vec, dtype=np.float32)
         if kind != "path":
             raise UnknownNameError(unknown_name_message("encoding", kind, self.encoding_names()))
-        matrix, ops = self.spec(arch)
-        n = matrix.shape[0]
         vec = np.zeros(PATH_ENCODING_SIZE, dtype=np.float32)
+        pruned = prune(*self._raw_spec(arch))
+        if pruned is None:  # no input -> output path: no paths
+            return vec
+        matrix, ops = pruned
+        n = matrix.shape[0]
 
         def walk(v: int, seq: tuple[int, ...]) -> None:
             if v == n - 1:
