@@ -310,11 +310,16 @@ class NB101Space(SearchSpace):
 
     # ----------------------------------------------------------------- string form
     def to_string_unchecked(self, arch: Architecture) -> str:
+        """``ops/rows`` of the raw 7-vertex spec, without pruning or checks."""
         matrix, ops = self._raw_spec(arch)
         return ",".join(_SHORT[o] for o in ops[1:-1]) + "/" + ",".join("".join(str(int(x)) for x in r) for r in matrix)
 
     def to_string(self, arch: Architecture) -> str:
-        matrix, ops = self.spec(arch)
+        """``ops/rows`` of the pruned cell (of the raw 7-vertex spec when the cell is invalid)."""
+        pruned = prune(*self._raw_spec(arch))
+        if pruned is None:
+            return self.to_string_unchecked(arch)
+        matrix, ops = pruned
         return ",".join(_SHORT[o] for o in ops[1:-1]) + "/" + ",".join("".join(str(int(x)) for x in r) for r in matrix)
 
     def parse(self, text: str) -> Architecture:

@@ -142,3 +142,28 @@ def test_strategies_run_on_the_space_and_dedupe_by_isomorphism() -> None:
                 arch = getattr(sug, "arch", sug)
                 value = float(space.encode(arch, "path").sum()) + rng.random()  # 0 paths for invalid raw cells
                 strategy.tell(sug, Result.ok({"val_acc": value}).observe([Objective("val_acc")]))
+
+
+def test_invalid_raw_cells_from_strategies_are_recorded_as_failed_trials() -> None:
+    from nasforge.evaluators.base import Result, parse_objectives
+    from nasforge.runner import Budget, Experiment, Runner
+    from nasforge.strategies import make_strategy
+
+    space = NB101Space()
+
+    class Paths:  # a stand-in evaluator: the number of paths, failing on invalid cells like a real one
+        default_objective, report_metric, simulated_cost = "val_acc", None, True
+
+        def evaluate(self, arch, fidelity=None):  # type: ignore[no-untyped-def]
+            space.spec(arch)  # raises for a cell that does not connect input to output
+            return Result.ok({"val_acc": float(space.encode(arch, "path").sum())}, cost=1.0)
+
+        def describe(self):  # type: ignore[no-untyped-def]
+            return {}
+
+    exp = Experiment("r", space, make_strategy("reinforce", space, seed=0), Paths(), parse_objectives(None, "val_acc"),
+                     Budget(30, None, None), {})
+    runner = Runner(exp, None)
+    summary = runner.run()
+    assert summary.trials == 30 and summary.failed > 0  # raw random cells are often disconnected
+    assert all("/" in t.arch for t in runner.records)
