@@ -43,7 +43,9 @@ import numpy as np
 DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv", "proteins")
 TUNE_DATASETS = ("cora", "citeseer", "pubmed")
 # nasforge strategies' settings on nbgraph, chosen with --tune (cora/citeseer/pubmed, seeds 1000+)
-CHOSEN: dict[str, dict[str, Any]] = {"local": {"n_init": 10, "order": "model"}}
+# (BENCHMARKS.md, issue 19); --tune-then-report re-derives them
+CHOSEN: dict[str, dict[str, Any]] = {"local": {"n_init": 20, "order": "model", "restart": "random"},
+                                     "reinforce": {"lr": 0.1}}
 TUNE_GRID: dict[str, list[dict[str, Any]]] = {
     "local": [{"n_init": n, "order": o, "restart": r} for n in (5, 10, 20) for o in ("model", "random")
               for r in ("random", "kick")],
