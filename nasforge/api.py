@@ -24,7 +24,8 @@ from nasforge.spaces.base import SearchSpace
 from nasforge.storage import Store
 from nasforge.strategies import make_strategy
 
-__all__ = ["BENCHMARKS", "BENCHMARK_FAMILIES", "build_evaluator", "build_experiment", "make_spec", "open_store", "resume", "search"]
+__all__ = ["BENCHMARKS", "BENCHMARK_FAMILIES", "build_evaluator", "build_experiment", "make_spec", "open_store",
+           "resume", "search"]
 
 # benchmark name -> (space it belongs to, NB201 protocol dataset)
 BENCHMARKS: Registry[tuple[str, str]] = Registry("benchmark")
