@@ -35,7 +35,7 @@ BENCHMARKS.register("nb201-cifar100", "NAS-Bench-201, CIFAR-100 columns")(("nb20
 BENCHMARKS.register("nb201-imagenet16", "NAS-Bench-201, ImageNet16-120 columns")(("nb201", "imagenet16"))
 # space name -> builder(space, spec["evaluator"]) of a benchmark family other than NB201's TabularBenchmark
 BENCHMARK_FAMILIES: dict[str, Callable[[SearchSpace, dict[str, Any]], Evaluator]] = {}
-from nasforge.evaluators import nbgraph as _nbgraph; _nbgraph.register(BENCHMARKS, BENCHMARK_FAMILIES)  # noqa: E402,E702
+from nasforge.evaluators import nbgraph as _nbg; _nbg.register(BENCHMARKS, BENCHMARK_FAMILIES)  # noqa: E402,E702
 from nasforge.evaluators import nb101 as _nb101; _nb101.register(BENCHMARKS, BENCHMARK_FAMILIES)  # noqa: E402,E702
 
 

@@ -293,8 +293,8 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def compare(space: str | None, benchmark: str, strategies: str, seeds: int, trials: int | None,
-            budget_seconds: float | None, benchmark_file: str | None, signal: str | None, report: str | None, params: tuple[str, ...],
-            plot: str | None, jobs: int, at: str | None, as_json: bool) -> None:
+            budget_seconds: float | None, benchmark_file: str | None, signal: str | None, report: str | None,
+            params: tuple[str, ...], plot: str | None, jobs: int, at: str | None, as_json: bool) -> None:
     """Run strategies over many seeds and print an NB201-style table (mean ± std)."""
     from nasforge.compare import compare as run_compare
     from nasforge.compare import format_table
