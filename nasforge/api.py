@@ -12,7 +12,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
@@ -24,7 +24,8 @@ from nasforge.spaces.base import SearchSpace
 from nasforge.storage import Store
 from nasforge.strategies import make_strategy
 
-__all__ = ["BENCHMARKS", "build_evaluator", "build_experiment", "make_spec", "open_store", "resume", "search"]
+__all__ = ["BENCHMARKS", "BENCHMARK_FAMILIES", "build_evaluator", "build_experiment", "make_spec", "open_store",
+           "resume", "search"]
 
 # benchmark name -> (space it belongs to, NB201 protocol dataset)
 BENCHMARKS: Registry[tuple[str, str]] = Registry("benchmark")
@@ -32,6 +33,10 @@ BENCHMARKS.register("nb201", "NAS-Bench-201, CIFAR-10 protocol (12-epoch valid s
     ("nb201", "cifar10"))
 BENCHMARKS.register("nb201-cifar100", "NAS-Bench-201, CIFAR-100 columns")(("nb201", "cifar100"))
 BENCHMARKS.register("nb201-imagenet16", "NAS-Bench-201, ImageNet16-120 columns")(("nb201", "imagenet16"))
+# space name -> builder(space, spec["evaluator"]) of a benchmark family other than NB201's TabularBenchmark
+BENCHMARK_FAMILIES: dict[str, Callable[[SearchSpace, dict[str, Any]], Evaluator]] = {}
+from nasforge.evaluators import nbgraph as _nbg; _nbg.register(BENCHMARKS, BENCHMARK_FAMILIES)  # noqa: E402,E702
+from nasforge.evaluators import nb101 as _nb101; _nb101.register(BENCHMARKS, BENCHMARK_FAMILIES)  # noqa: E402,E702
 
 
 def make_spec(*, space: str | SearchSpace = "nb201", strategy: str = "evolution", benchmark: str | None = None,
@@ -96,6 +101,8 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
 
         inner = build_evaluator({**spec, "evaluator": {k: v for k, v in ev.items() if k != "hardware"}}, space)
         return with_costs(inner, space, ev["hardware"])
+    if ev["kind"] == "benchmark" and spec["space"]["name"] in BENCHMARK_FAMILIES:
+        return BENCHMARK_FAMILIES[spec["space"]["name"]](space, {"seed": spec.get("seed", 0), **ev})
     if ev["kind"] == "benchmark":
         from nasforge.evaluators.tabular import TabularBenchmark
 

@@ -23,3 +23,15 @@ def register(cli: click.Group) -> None:
 
         path = import_nb201(source, out)
         echo_json({"written": str(path)})
+
+    @benchmark.command(name="import-nb101")
+    @click.argument("source", type=click.Path())
+    @click.option("--out", default="~/.cache/nasforge/nb101", show_default=True,
+                  help="Folder to write nb101_108.npz into (nasforge looks here by default).")
+    @handle_errors
+    def import_nb101_cmd(source: str, out: str) -> None:
+        """Convert the official NAS-Bench-101 file SOURCE (nasbench_only108.tfrecord; no TensorFlow needed)."""
+        from nasforge.evaluators.nb101 import import_nb101
+
+        path = import_nb101(source, out)
+        echo_json({"written": str(path)})

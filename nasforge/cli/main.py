@@ -326,7 +326,7 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
 
 
 @cli.command()
-@click.option("--space", default="nb201", show_default=True)
+@click.option("--space", help="Search space (default: the benchmark's space, e.g. nb201, nbgraph).")
 @click.option("--benchmark", default="nb201", show_default=True)
 @click.option("--strategies", default="random,evolution", show_default=True, help="Comma list of strategies.")
 @click.option("--seeds", type=int, default=100, show_default=True, help="Number of seeds (0..N-1).")
@@ -343,9 +343,9 @@ def train(space: str, arch: str, dataset: str, epochs: int | None, batch_size: i
 @click.option("--at", "at", help="Also print the table after these query counts, e.g. 50,100,150 (with --trials).")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int | None, budget_seconds: float | None,
-            benchmark_file: str | None, signal: str | None, report: str | None, params: tuple[str, ...],
-            plot: str | None, jobs: int, at: str | None, as_json: bool) -> None:
+def compare(space: str | None, benchmark: str, strategies: str, seeds: int, trials: int | None,
+            budget_seconds: float | None, benchmark_file: str | None, signal: str | None, report: str | None,
+            params: tuple[str, ...], plot: str | None, jobs: int, at: str | None, as_json: bool) -> None:
     """Run strategies over many seeds and print an NB201-style table (mean ± std)."""
     from nasforge.compare import compare as run_compare
     from nasforge.compare import format_table
@@ -378,6 +378,10 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
         progress.advance(done[0], None, "")
 
     try:
+        if space is None:
+            from nasforge.api import BENCHMARKS
+
+            space = BENCHMARKS.get(benchmark)[0]
         data = run_compare(names, list(range(seeds)), space=space, benchmark=benchmark, trials=trials,
                            budget_seconds=budget_seconds, strategy_params=per, benchmark_file=benchmark_file,
                            signal=signal, report=report, on_run=tick, jobs=jobs, at=at_list)

@@ -27,6 +27,8 @@ SPACES.register("mlp", "MLPs for tabular data: 1-4 layers of width/activation/dr
 from nasforge.spaces.darts import DartsSpace; SPACES.register("darts", "DARTS cell: normal + reduction, 4 nodes x 2 inputs, 7 ops")(DartsSpace)  # noqa: E402,E702,E501
 from nasforge.spaces.sequence import audio_space, text_cnn_space; SPACES.register("text_cnn", "token sequences: embedding, 1-3 conv/transformer/GRU/LSTM blocks, pooling")(text_cnn_space); SPACES.register("audio", "waveforms: log-mel/MFCC front end, 1-D or 2-D conv stack")(audio_space)  # noqa: E402,E702,E501
 from nasforge.spaces.auto_cnn import auto_cnn_space; SPACES.register("auto_cnn", "macro CNN whose stages scale with input_size (image estimator default)")(auto_cnn_space)  # noqa: E402,E702
+from nasforge.spaces.nb101 import NB101Space; SPACES.register("nb101", "NAS-Bench-101 cell: <= 7 vertices, <= 9 edges, 3 ops, 423,624 cells")(NB101Space)  # noqa: E402,E702
+from nasforge.spaces.nbgraph import NBGraphSpace; SPACES.register("nbgraph", "NAS-Bench-Graph GNNs: 4 nodes x 1 input, 9 ops, 26,206 GNNs")(NBGraphSpace); SPACES.register("nbgraph-proteins", "NAS-Bench-Graph space with the 5 proteins ops (2,021 GNNs)")(lambda: NBGraphSpace(proteins=True))  # noqa: E402,E702,E501
 
 
 def register_space(name: str, factory: Callable[..., SearchSpace], help: str = "") -> None:
