@@ -111,7 +111,14 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
 
 
 def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experiment:
-    """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget)."""
+    """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget).
+
+    A one-shot spec (``"kind": "oneshot"``) holds its one-shot method in the strategy slot (see
+    :mod:`nasforge.oneshot.experiment`)."""
+    if spec.get("kind") == "oneshot":
+        from nasforge.oneshot.experiment import build_oneshot_experiment
+
+        return build_oneshot_experiment(spec, name)
     space = get_space(spec["space"]["name"], **spec["space"].get("config", {}))
     evaluator = build_evaluator(spec, space)
     strategy = make_strategy(spec["strategy"]["name"], space, seed=spec.get("seed", 0),
@@ -131,11 +138,24 @@ def open_store(storage: str | None, durability: str = "normal") -> Store:
 
 def search(*, storage: str | None = None, name: str | None = None, progress: Any = None, executor: Any = None,
            in_memory: bool = False, durability: str = "normal", **settings: Any) -> SearchSummary:
-    """Run a new search. ``settings`` are those of :func:`make_spec`.
+    """Run a new search. ``settings`` are those of :func:`make_spec`; a one-shot ``strategy``
+    (``darts``, ``spos``, ...) takes those of :func:`nasforge.oneshot.experiment.make_oneshot_spec`
+    and runs as an experiment of the same store.
 
     Example:
         >>> s = search(space="nb201", benchmark="nb201", strategy="random", trials=20, in_memory=True)  # doctest: +SKIP
+        >>> s = search(space="nb201", strategy="spos", dataset="digits", epochs=2, in_memory=True)  # doctest: +SKIP
     """
+    from nasforge.oneshot.experiment import is_oneshot, make_oneshot_spec, run_oneshot
+
+    if is_oneshot(str(settings.get("strategy", "evolution"))):
+        ospec = make_oneshot_spec(**settings)
+        ostore = None if in_memory else open_store(storage, durability)
+        try:
+            return run_oneshot(ospec, store=ostore, name=name, progress=progress)
+        finally:
+            if ostore is not None:
+                ostore.close()
     spec = make_spec(**settings)
     exp = build_experiment(spec, name)
     store = None if in_memory else open_store(storage, durability)
@@ -155,6 +175,13 @@ def resume(name: str, *, storage: str | None = None, progress: Any = None, execu
     try:
         rec = store.get_experiment(name)
         spec = dict(rec.spec)
+        if spec.get("kind") == "oneshot":
+            from nasforge.oneshot.experiment import run_oneshot
+
+            if budget and any(v is not None for v in budget.values()):
+                raise InvalidConfigError(f"'{name}' is a one-shot run: its epochs are fixed when it starts (the "
+                                         f"learning-rate schedule depends on them); resume it without a new budget")
+            return run_oneshot(spec, store=store, name=name, progress=progress, create=False)
         if budget:
             spec["budget"] = {**spec["budget"], **{k: v for k, v in budget.items() if v is not None}}
         exp = build_experiment(spec, name)

@@ -160,6 +160,37 @@ def _plot_pareto(records: Sequence[TrialRecord], objectives: Sequence[Objective]
     save_figure(fig, path, dpi=100)
 
 
+def _plot_arch_weights(records: Sequence[TrialRecord], path: Path) -> bool:
+    """One panel per edge: each operation's weight (one-shot ``info["arch_weights"]``) per epoch."""
+    rows = [(t.info.get("epoch", t.number + 1), t.info["arch_weights"]) for t in records
+            if isinstance(t.info.get("arch_weights"), dict) and t.info["arch_weights"]]
+    if not rows:
+        return False
+    rows.sort(key=lambda r: r[0])
+    edges = list(rows[-1][1])
+    ops = list(dict.fromkeys(op for _, w in rows for e in edges for op in w.get(e, {})))
+    cols = min(4, len(edges))
+    nrows = (len(edges) + cols - 1) // cols
+    plt = pyplot()
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.3 * nrows + 0.6), squeeze=False, sharey=True)
+    colors = plt.get_cmap("tab10")
+    for k, edge in enumerate(edges):
+        ax = axes[k // cols][k % cols]
+        for i, op in enumerate(ops):
+            ys = [w.get(edge, {}).get(op, float("nan")) for _, w in rows]
+            ax.plot([e for e, _ in rows], ys, marker=".", color=_OP_COLORS.get(op, colors(i % 10)), label=op)
+        ax.set_title(edge, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for k in range(len(edges), nrows * cols):
+        axes[k // cols][k % cols].axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(ops), 5), fontsize=7)
+    fig.supxlabel("epoch", fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    save_figure(fig, path, dpi=90)
+    return True
+
+
 def _draw_nb201(arch: Any, ax: Any) -> None:
     from matplotlib.patches import FancyArrowPatch
 
@@ -278,6 +309,10 @@ def write_report(store: Store, name: str, out_dir: str | Path) -> Path:
                           title=best.arch if len(best.arch) < 110 else "")
         figures.append(("best_cell.png", "Best architecture",
                         f"Trial {best.number}: {best.arch}"))
+    if _plot_arch_weights(records, out / "arch_weights.png"):
+        figures.append(("arch_weights.png", "Architecture weights per epoch",
+                        "For each edge, the one-shot method's weight (or controller probability) of each "
+                        "operation after every epoch."))
     if len(objectives) > 1:
         _plot_pareto(records, objectives, summary.pareto, out / "pareto.png")
         figures.append(("pareto.png", "Pareto front",

@@ -126,18 +126,6 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
            cells: int | None, augment: bool, data_root: str | None, as_json: bool, **execution: Any) -> None:
     """Run a new search and store every trial."""
     from nasforge import api
-    from nasforge.cli import oneshot
-
-    if oneshot.check_strategy(strategy):  # a one-shot method trains a supernet instead of the ask/tell loop
-        return oneshot.run_search(
-            space=space, strategy=strategy, dataset=dataset, epochs=epochs, seed=seed, storage=storage, name=name,
-            params=_params(params), batch_size=batch_size, lr=lr, threads=threads, max_train=max_train,
-            channels=channels, cells=cells, wall_seconds=wall_seconds, data_root=data_root, as_json=as_json,
-            unsupported={"benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
-                         "benchmark_file": benchmark_file, "signal": signal, "report": report,
-                         "objectives": objectives, "optimizer": optimizer, "augment": augment,
-                         "max_params": max_params, "max_flops": max_flops, "max_latency_ms": max_latency_ms})
-
     train = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment)
     from nasforge.hardware.spec import hardware_constraints
 
@@ -168,10 +156,6 @@ def resume(name: str, storage: str, trials: int | None, budget_seconds: float | 
            **execution: Any) -> None:
     """Continue a stored search: replays its history, reruns interrupted trials, goes on."""
     from nasforge import api
-    from nasforge.cli import oneshot
-
-    if oneshot.resume_run(storage, name, as_json):  # a one-shot run folder next to the store
-        return
 
     summary = api.resume(name, storage=storage, progress=RichProgress(f"resume {name}"),
                          executor=cli_executor(None, **execution),

@@ -184,19 +184,38 @@ class OneShotMethod:
     def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
                  checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
                  **hparams: Any) -> None:
-        unknown = sorted(set(hparams) - set(self.defaults))
-        if unknown:
-            raise InvalidConfigError(
-                f"unknown hyperparameter(s) {unknown} for one-shot method '{self.name}'; "
-                f"valid: {', '.join(sorted(self.defaults)) or 'none'}"
-            )
+        self.check_hparams(hparams)
         self.space = space
         self.config = config or OneShotConfig()
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.progress = progress
         self.hparams: dict[str, Any] = {**self.defaults, **hparams}
 
+    @classmethod
+    def check_hparams(cls, hparams: dict[str, Any]) -> None:
+        """Raise :class:`InvalidConfigError` naming any hyperparameter this method does not have."""
+        unknown = sorted(set(hparams) - set(cls.defaults))
+        if unknown:
+            raise InvalidConfigError(
+                f"unknown hyperparameter(s) {unknown} for one-shot method '{cls.name}'; "
+                f"valid: {', '.join(sorted(cls.defaults)) or 'none'}"
+            )
+
     # ----------------------------------------------------------------- hooks for subclasses
+    def current_arch(self) -> Architecture:
+        """The architecture the method points to now (after an epoch): argmax of the weights by default."""
+        assert self.net is not None
+        return self.net.derive()
+
+    def arch_weights(self) -> dict[str, dict[str, float]] | None:
+        """``{edge_label: {op_name: probability}}`` now, or None for a method without such weights."""
+        assert self.net is not None
+        return self.net.arch_weights()
+
+    def result_info(self) -> dict[str, Any]:
+        """What the method says about its final answer (e.g. a fallback it had to take)."""
+        return {}
+
     def _setup(self, net: SuperNet, epochs: int) -> None:
         """Create optimizers / controllers (called once, before a checkpoint is loaded)."""
 
@@ -214,13 +233,15 @@ class OneShotMethod:
     def _snapshot(self) -> dict[str, Any]:
         """What the history keeps after each epoch (architecture weights by default)."""
         assert self.net is not None
-        return {"alphas": self.net.alpha_probs(), "derived": self.space.to_string(self.net.derive())}
+        return {"alphas": self.net.alpha_probs(), "derived": self.space.to_string(self.current_arch()),
+                "arch_weights": self.arch_weights()}
 
     def _result(self, train: Data, val: Data, rng: np.random.Generator) -> Architecture:  # pragma: no cover
         raise NotImplementedError
 
     # ----------------------------------------------------------------- shared machinery
     net: SuperNet | None = None
+    data_: tuple[Data, Data] | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a checkpoint must match to be resumed."""
@@ -286,6 +307,7 @@ class OneShotMethod:
             raise InvalidConfigError(f"one-shot search needs >= 2 training and validation samples, got "
                                      f"({len(x_tr)}, {len(val_data[0])})")
         t0 = time.perf_counter()
+        self.data_ = (train_data, val_data)
         torch.manual_seed(c.seed)
         self.net = build_supernet(self.space, channels=c.channels, cells=c.cells,
                                   num_classes=int(max(int(y_tr.max()), int(val_data[1].max())) + 1),

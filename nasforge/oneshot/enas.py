@@ -70,6 +70,22 @@ class Controller(nn.Module):
             x = emb(torch.tensor([k]))
         return self.space.validate(choices), logp, ent
 
+    @torch.no_grad()
+    def greedy(self) -> tuple[Architecture, dict[str, dict[str, float]]]:
+        """The most likely choice at each step, and the choice probabilities along that path."""
+        x = self.start
+        h = c = torch.zeros(1, self.hidden)
+        choices: dict[str, Any] = {}
+        probs_out: dict[str, dict[str, float]] = {}
+        for d, vals, emb, head in zip(self.space.dimensions, self.values, self.embed, self.heads):
+            h, c = self.lstm(x, (h, c))
+            probs = (self.tanh_constant * torch.tanh(head(h))[0]).softmax(-1)
+            k = int(probs.argmax())
+            choices[d.label] = vals[k]
+            probs_out[d.label] = {str(v): round(float(p), 5) for v, p in zip(vals, probs)}
+            x = emb(torch.tensor([k]))
+        return self.space.validate(choices), probs_out
+
 
 class ENAS(OneShotMethod):
     """Shared weights trained on controller-sampled paths; the controller learns by REINFORCE.
@@ -111,7 +127,16 @@ class ENAS(OneShotMethod):
         # A controller sample with a fixed seed (and the policy entropy) stands in for architecture weights.
         with torch.no_grad():
             arch, _, ent = self.controller.sample(torch.Generator().manual_seed(0))
-        return {"sample": self.space.to_string(arch), "policy_entropy": float(ent)}
+        return {"sample": self.space.to_string(arch), "policy_entropy": float(ent),
+                "derived": self.space.to_string(self.current_arch()), "arch_weights": self.arch_weights()}
+
+    def current_arch(self) -> Architecture:
+        """The controller's most likely architecture (argmax at each decision)."""
+        return self.controller.greedy()[0]
+
+    def arch_weights(self) -> dict[str, dict[str, float]]:
+        """The controller's choice probabilities along its most likely path (a policy summary)."""
+        return self.controller.greedy()[1]
 
     def _train_epoch(self, epoch: int, epochs: int, train: Data, val: Data, gen: torch.Generator,
                      rng: np.random.Generator) -> dict[str, float]:

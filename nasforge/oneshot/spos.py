@@ -24,7 +24,8 @@ class SPOS(OneShotMethod):
 
     Hyperparameters: ``population`` (20), ``parents`` (10), ``evals`` (candidates scored, 100),
     ``mutation_prob`` (share of children made by mutation rather than crossover, 0.5),
-    ``recal_batches`` (4 batches of 128 training images per BN recalibration).
+    ``recal_batches`` (4 batches of 128 training images per BN recalibration), ``panel`` (8: a
+    fixed set of sampled architectures whose best, by the supernet, is recorded after each epoch).
 
     Example:
         >>> from nasforge.spaces import get_space
@@ -35,7 +36,7 @@ class SPOS(OneShotMethod):
     name = "spos"
     track_running_stats = True
     defaults: ClassVar[dict[str, Any]] = {"population": 20, "parents": 10, "evals": 100, "mutation_prob": 0.5,
-                                "recal_batches": 4}
+                                          "recal_batches": 4, "panel": 8}
 
     def _setup(self, net: Any, epochs: int) -> None:
         self.w_opt = self._weight_optimizer(net)
@@ -47,7 +48,21 @@ class SPOS(OneShotMethod):
         self.w_opt.load_state_dict(state["w_opt"])
 
     def _snapshot(self) -> dict[str, Any]:
-        return {}  # uniform sampling: no architecture weights to record
+        # uniform sampling: no architecture weights; the best of a fixed panel tracks the supernet
+        return {"derived": self.space.to_string(self.current_arch())}
+
+    def arch_weights(self) -> None:
+        return None
+
+    def current_arch(self) -> Architecture:
+        """The best of a fixed, seeded panel of ``panel`` architectures by the supernet (after an epoch)."""
+        rng = np.random.default_rng([self.config.seed, 424242])
+        panel = list(dict.fromkeys(self.space.sample(rng) for _ in range(int(self.hparams["panel"]))))
+        if self.net is None or self.data_ is None:
+            return panel[0]
+        train, val = self.data_
+        scores = self.estimate(panel, train, val, recal_batches=int(self.hparams["recal_batches"]))
+        return max(zip(scores, panel), key=lambda t: (t[0], t[1].key))[1]
 
     def _train_epoch(self, epoch: int, epochs: int, train: Data, val: Data, gen: torch.Generator,
                      rng: np.random.Generator) -> dict[str, float]:
