@@ -22,13 +22,14 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
 import os
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -164,7 +165,9 @@ class OneShotMethod:
         checkpoint_dir: folder for ``checkpoint.pt``, ``history.json`` and ``result.json``; a
             search started on a folder holding a checkpoint with the same settings resumes it.
         progress: called after each epoch as ``progress(epoch, epochs, info)``.
-        **hparams: method hyperparameters (see each method's docstring); unknown names are errors.
+
+    Subclasses take their hyperparameters as explicit keyword arguments of their constructor
+    (stored unchanged as attributes of the same name), like the black-box strategies.
 
     After :meth:`search`: ``arch_``, ``history_`` (one entry per epoch), ``seconds_``,
     ``peak_rss_mb_``, ``supernet_``, ``resumed_from_`` (epochs found in the checkpoint).
@@ -173,32 +176,39 @@ class OneShotMethod:
         >>> from nasforge.oneshot import ONESHOT
         >>> from nasforge.spaces import get_space
         >>> m = ONESHOT.get("spos")(get_space("nb201"), OneShotConfig(channels=4))
-        >>> m.hparams["population"]
-        20
+        >>> m.hparams["evals"]
+        100
     """
 
     name = "oneshot"
-    defaults: ClassVar[dict[str, Any]] = {}
     track_running_stats = False  # single-path methods track BN statistics (and recalibrate them)
+    _BASE_ARGS: ClassVar[tuple[str, ...]] = ("self", "space", "config", "checkpoint_dir", "progress")
 
     def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
-                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
-                 **hparams: Any) -> None:
-        self.check_hparams(hparams)
+                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None) -> None:
         self.space = space
         self.config = config or OneShotConfig()
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.progress = progress
-        self.hparams: dict[str, Any] = {**self.defaults, **hparams}
 
     @classmethod
-    def check_hparams(cls, hparams: dict[str, Any]) -> None:
+    def hparam_names(cls) -> list[str]:
+        """The method's hyperparameters: the keyword arguments of its constructor."""
+        return [p for p in inspect.signature(cls.__init__).parameters if p not in cls._BASE_ARGS]
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        """The hyperparameters this method was built with (for checkpoints and the store)."""
+        return {k: getattr(self, k) for k in self.hparam_names()}
+
+    @classmethod
+    def check_hparams(cls, hparams: Mapping[str, Any]) -> None:
         """Raise :class:`InvalidConfigError` naming any hyperparameter this method does not have."""
-        unknown = sorted(set(hparams) - set(cls.defaults))
+        unknown = sorted(set(hparams) - set(cls.hparam_names()))
         if unknown:
             raise InvalidConfigError(
                 f"unknown hyperparameter(s) {unknown} for one-shot method '{cls.name}'; "
-                f"valid: {', '.join(sorted(cls.defaults)) or 'none'}"
+                f"valid: {', '.join(cls.hparam_names()) or 'none'}"
             )
 
     # ----------------------------------------------------------------- hooks for subclasses

@@ -153,14 +153,14 @@ def build_oneshot_experiment(spec: Mapping[str, Any], name: str | None = None,
                              checkpoint_dir: str | Path | None = None, progress: Any = None) -> Any:
     """An :class:`~nasforge.runner.Experiment` whose strategy slot holds the one-shot method."""
     from nasforge.api import build_evaluator
-    from nasforge.oneshot import ONESHOT, OneShotConfig
+    from nasforge.oneshot import OneShotConfig, make_oneshot
     from nasforge.runner import Budget, Experiment
     from nasforge.spaces import get_space
 
     space = get_space(spec["space"]["name"], **spec["space"].get("config", {}))
     cfg = OneShotConfig(seed=int(spec.get("seed", 0)), **spec["oneshot"]["config"])
-    method = ONESHOT.get(spec["strategy"]["name"])(space, cfg, checkpoint_dir=checkpoint_dir, progress=progress,
-                                                   **spec["strategy"].get("params", {}))
+    method = make_oneshot(spec["strategy"]["name"], space, cfg, checkpoint_dir=checkpoint_dir, progress=progress,
+                          **spec["strategy"].get("params", {}))
     b = spec["budget"]
     return Experiment(name or f"{spec['strategy']['name']}-{time.strftime('%Y%m%d-%H%M%S')}", space, method,
                       build_evaluator(spec, space), (Objective("val_acc"),),
@@ -172,7 +172,7 @@ def _supernet_accuracy(method: Any, arch: Architecture, train: Any, val: Any) ->
     net = method.net
     saved = {k: v.clone() for k, v in net.state_dict().items() if "running_" in k or "num_batches" in k}
     try:
-        return float(method.estimate([arch], train, val, recal_batches=int(method.hparams.get("recal_batches", 4)))[0])
+        return float(method.estimate([arch], train, val, recal_batches=int(getattr(method, "recal_batches", 4)))[0])
     finally:
         net.load_state_dict(saved, strict=False)
         net.train()

@@ -15,7 +15,7 @@ from nasforge.storage import Store
 TINY = {"space": "nb201", "dataset": "digits", "epochs": 2, "seed": 1,
         "train": {"max_train": 200, "model": {"channels": 2}},
         "strategy_params": {"max_steps_per_epoch": 2, "eval_samples": 60}}
-HP = {"spos": {"evals": 4, "population": 2, "parents": 2, "recal_batches": 1, "panel": 2},
+HP = {"spos": {"evals": 4, "search_params": {"population_size": 2, "sample_size": 2}, "recal_batches": 1, "panel": 2},
       "enas": {"controller_steps": 2, "candidates": 3, "recal_batches": 1}, "darts": {}}
 
 
