@@ -222,10 +222,6 @@ class OneShotMethod:
         assert self.net is not None
         return self.net.arch_weights()
 
-    def result_info(self) -> dict[str, Any]:
-        """What the method says about its final answer (e.g. a fallback it had to take)."""
-        return {}
-
     def _setup(self, net: SuperNet, epochs: int) -> None:
         """Create optimizers / controllers (called once, before a checkpoint is loaded)."""
 
@@ -352,6 +348,7 @@ class OneShotMethod:
                 stopped = True
                 break
         arch = self._result(train_data, val_data, np.random.default_rng([c.seed, 10**6]))
+        arch, self.check_ = self._check_parametric(arch, train_data, val_data)
         self.arch_ = arch
         self.seconds_ = prior_seconds + time.perf_counter() - t0
         self.peak_rss_mb_ = peak_rss_mb()
@@ -361,6 +358,47 @@ class OneShotMethod:
                                              "seconds": self.seconds_, "peak_rss_mb": self.peak_rss_mb_,
                                              "epochs": len(self.history_), **self.fingerprint()})
         return arch
+
+    def _check_parametric(self, arch: Architecture, train: Data, val: Data) -> tuple[Architecture, dict[str, Any]]:
+        """The documented fallback for a cell without a parametric operation on its input-output path.
+
+        When the method's answer has no weights between input and output (the space says so with
+        ``has_parametric_path``), its one-step neighbours that do have such a path are scored by
+        the supernet like the answer (single path, BN recalibrated, the same validation images).
+        If the best of them is within the noise of the answer -- two standard errors of the
+        difference of two accuracies on ``n`` validation images, ``2 * sqrt(2 p (1 - p) / n)`` --
+        the supernet cannot tell them apart and that neighbour is returned; the method says so in
+        ``check_`` (and in the log). Otherwise the parameter-free answer stands, with a warning.
+        """
+        if self.space.has_parametric_path(arch) is not False:
+            return arch, {}
+        alts = [a for a in self.space.neighbors(arch) if self.space.has_parametric_path(a)]
+        if not alts:
+            return arch, {"warning": "the answer has no parametric operation on its input-output path"}
+        scores = self.estimate([arch, *alts], train, val, recal_batches=int(getattr(self, "recal_batches", 4)))
+        n = max(1, min(len(val[0]), self.config.eval_samples))
+        p = min(max(scores[0] / 100.0, 1.0 / n), 1.0 - 1.0 / n)
+        margin = 100.0 * 2.0 * math.sqrt(2.0 * p * (1.0 - p) / n)
+        k = max(range(len(alts)), key=lambda i: (scores[i + 1], alts[i].key))
+        info: dict[str, Any] = {
+            "parameter_free_answer": self.space.to_string(arch), "parameter_free_val_acc": round(scores[0], 3),
+            "best_parametric_neighbour": self.space.to_string(alts[k]),
+            "best_parametric_val_acc": round(scores[k + 1], 3), "noise_margin": round(margin, 3),
+        }
+        if scores[k + 1] >= scores[0] - margin:
+            info["fallback"] = (f"the supernet cannot tell the parameter-free cell ({scores[0]:.1f}%) from its best "
+                                f"parametric neighbour ({scores[k + 1]:.1f}%) within the noise of {n} validation "
+                                f"images (+-{margin:.1f}); returned the parametric neighbour")
+            log.warning("%s: %s", self.name, info["fallback"])
+            return alts[k], info
+        info["warning"] = (f"the supernet prefers a cell without a parametric operation by more than the noise "
+                           f"({scores[0]:.1f}% vs {scores[k + 1]:.1f}%, margin {margin:.1f})")
+        log.warning("%s: %s", self.name, info["warning"])
+        return arch, info
+
+    def result_info(self) -> dict[str, Any]:
+        """What the method says about its final answer: the parametric-path check (see ``_check_parametric``)."""
+        return {"selection_check": self.check_} if getattr(self, "check_", None) else {}
 
     # ----------------------------------------------------------------- checkpoints
     def _write_json(self, name: str, data: Any) -> None:

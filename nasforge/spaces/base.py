@@ -311,6 +311,11 @@ class SearchSpace:
             vec.extend(d.encode(arch.get(d.label)))
         return np.asarray(vec, dtype=np.float32)
 
+    def has_parametric_path(self, arch: Architecture) -> bool | None:
+        """Whether the network of ``arch`` has an operation with weights on an input-to-output path
+        (cell spaces answer; None: the space does not say). One-shot methods check their answer with it."""
+        return None
+
     # ----------------------------------------------------------------- networks
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         """Build a ``torch.nn.Module`` for ``arch``. Spaces without networks raise."""

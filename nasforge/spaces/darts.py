@@ -29,6 +29,7 @@ from nasforge.spaces.base import Choice, InputChoice, SearchSpace
 
 __all__ = ["DARTS_CELL_OPS", "DARTS_NODES", "DartsSpace", "build_darts_network", "darts_edges"]
 
+PARAMETRIC_OPS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
 # Operations a discretized cell may use (the supernet adds "none").
 DARTS_CELL_OPS: tuple[str, ...] = (
     "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
@@ -96,6 +97,12 @@ class DartsSpace(SearchSpace):
                 values[inputs] = (pair[0][1], pair[1][1])
                 values[op0], values[op1] = pair[0][0], pair[1][0]
         return self.validate(values)
+
+    def has_parametric_path(self, arch: Architecture) -> bool:
+        """Whether the normal cell (the one repeated most) has a convolution. Every chosen edge of a
+        DARTS cell lies on an input-to-output path: each node takes two earlier nodes and every
+        intermediate node is concatenated into the output."""
+        return any(op in PARAMETRIC_OPS for node in self.genotype(arch)["normal"] for op, _ in node)
 
     def to_string(self, arch: Architecture) -> str:
         g = self.genotype(arch)

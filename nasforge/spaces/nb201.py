@@ -30,6 +30,7 @@ NB201_EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 
 _LABELS = tuple(f"{j}<-{i}" for j, i in NB201_EDGES)
 _PATH_OPS = tuple(op for op in NB201_OPERATIONS if op != "none")
 # Routes from node 0 to node 3, as lists of edge indices into NB201_EDGES.
+PARAMETRIC_OPS = ("nor_conv_1x1", "nor_conv_3x3")
 _ROUTES: tuple[tuple[int, ...], ...] = ((3,), (0, 4), (1, 5), (0, 2, 5))
 
 
@@ -144,6 +145,18 @@ class NB201Space(SearchSpace):
         """Whether any route from input to output avoids ``none`` (otherwise accuracy is chance)."""
         ops = [arch[label] for label in _LABELS]
         return any(all(ops[e] != "none" for e in route) for route in _ROUTES)
+
+    def has_parametric_path(self, arch: Architecture) -> bool:
+        """Whether some input-to-output route avoids ``none`` and passes a convolution.
+
+        Example:
+            >>> sp = NB201Space()
+            >>> sp.has_parametric_path(sp.parse("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|"))
+            False
+        """
+        ops = [arch[label] for label in _LABELS]
+        return any(all(ops[e] != "none" for e in route) and any(ops[e] in PARAMETRIC_OPS for e in route)
+                   for route in _ROUTES)
 
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         """The stand-alone NB201 network; ``cfg`` may override ``channels``, ``cells_per_stage``,
