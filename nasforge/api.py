@@ -15,9 +15,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from nasforge.errors import InvalidConfigError, UnknownNameError
+from nasforge.errors import InvalidConfigError
 from nasforge.evaluators.base import Evaluator, parse_objectives
-from nasforge.registry import Registry, unknown_name_message
+from nasforge.registry import Registry
 from nasforge.runner import Budget, Constraint, Experiment, Runner, SearchSummary
 from nasforge.spaces import get_space
 from nasforge.spaces.base import SearchSpace
@@ -92,22 +92,9 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
 
         inner = build_evaluator({**spec, "evaluator": {k: v for k, v in ev.items() if k != "hardware"}}, space)
         return with_costs(inner, space, ev["hardware"])
-    if ev["kind"] == "benchmark":
-        from nasforge.evaluators.tabular import TabularBenchmark
+    from nasforge.evaluators.kinds import build_from_block
 
-        return TabularBenchmark(space, ev.get("file"), dataset=ev.get("dataset", "cifar10"), signal=ev.get("signal"),
-                                report=ev.get("report"), extra=ev.get("extra", ()))
-    if ev["kind"] == "train":
-        from nasforge.evaluators.training import TrainConfig, TrainingEvaluator
-
-        cfg = dict(ev.get("config") or {})
-        cfg.setdefault("seed", spec.get("seed", 0))
-        try:
-            train_cfg = TrainConfig(**cfg)
-        except TypeError as exc:
-            raise InvalidConfigError(f"bad training settings {cfg}: {exc}") from None
-        return TrainingEvaluator(space, ev["dataset"], train_cfg, data_root=ev.get("data_root"))
-    raise UnknownNameError(unknown_name_message("evaluator kind", str(ev["kind"]), ["benchmark", "train"]))
+    return build_from_block(ev, space, int(spec.get("seed", 0)))
 
 
 def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experiment:
