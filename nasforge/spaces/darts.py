@@ -25,7 +25,7 @@ from typing import Any
 
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError
-from nasforge.spaces.base import Choice, InputChoice, SearchSpace
+from nasforge.spaces.base import CellGraph, Choice, InputChoice, SearchSpace
 
 __all__ = ["DARTS_CELL_OPS", "DARTS_NODES", "DartsSpace", "build_darts_network", "darts_edges"]
 
@@ -97,6 +97,16 @@ class DartsSpace(SearchSpace):
                 values[inputs] = (pair[0][1], pair[1][1])
                 values[op0], values[op1] = pair[0][0], pair[1][0]
         return self.validate(values)
+
+    def cell_graphs(self, arch: Architecture) -> dict[str, CellGraph]:
+        """Normal and reduction cells: inputs c_{k-2}, c_{k-1}, four nodes, all concatenated into the output."""
+        out: dict[str, CellGraph] = {}
+        for cell, nodes in self.genotype(arch).items():
+            names = ["c_{k-2}", "c_{k-1}"] + [str(k) for k in DARTS_NODES] + ["out"]
+            edges = [(names[i], str(k), op) for k, node in zip(DARTS_NODES, nodes) for op, i in node]
+            edges += [(str(k), "out", "concat") for k in DARTS_NODES]
+            out[cell] = CellGraph(tuple(names), tuple(edges), inputs=2)
+        return out
 
     def has_parametric_path(self, arch: Architecture) -> bool:
         """Whether the normal cell (the one repeated most) has a convolution. Every chosen edge of a

@@ -20,7 +20,7 @@ import numpy as np
 
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError
-from nasforge.spaces.base import Choice, SearchSpace
+from nasforge.spaces.base import CellGraph, Choice, SearchSpace
 
 __all__ = ["NB201_EDGES", "NB201_OPERATIONS", "NB201Space", "build_nb201_network"]
 
@@ -145,6 +145,12 @@ class NB201Space(SearchSpace):
         """Whether any route from input to output avoids ``none`` (otherwise accuracy is chance)."""
         ops = [arch[label] for label in _LABELS]
         return any(all(ops[e] != "none" for e in route) for route in _ROUTES)
+
+    def cell_graphs(self, arch: Architecture) -> dict[str, CellGraph]:
+        """The NB201 cell: node 0 is the input, node 3 the output, one edge per label."""
+        names = {0: "in", 1: "1", 2: "2", 3: "out"}
+        return {"cell": CellGraph(tuple(names.values()),
+                                  tuple((names[i], names[j], str(arch[label])) for (j, i), label in zip(NB201_EDGES, _LABELS)))}
 
     def has_parametric_path(self, arch: Architecture) -> bool:
         """Whether some input-to-output route avoids ``none`` and passes a convolution.
