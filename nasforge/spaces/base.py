@@ -379,8 +379,36 @@ class SearchSpace:
 
     # ----------------------------------------------------------------- networks
     def build(self, arch: Architecture, **cfg: Any) -> Any:
-        """Build a ``torch.nn.Module`` for ``arch``. Spaces without networks raise."""
+        """Build a ``torch.nn.Module`` for ``arch``: ``build(arch, *, input_shape, num_classes, **config)``.
+
+        ``input_shape`` is one sample's shape (``(C, H, W)`` for images, ``(F,)`` for tables) and
+        ``num_classes`` the output width; ``config`` holds the space's size settings (``channels``,
+        ``cells_per_stage``, ...). Spaces normalise the arguments with :meth:`network_kwargs`
+        (``in_channels`` / ``in_features`` are accepted too). Spaces without networks raise.
+        """
         raise InvalidConfigError(f"space '{self.name}' does not build networks")
+
+    def network_kwargs(self, cfg: Mapping[str, Any]) -> dict[str, Any]:
+        """The space's config overridden by ``cfg``, with ``input_shape`` turned into ``in_channels``
+        (images, ``(C, H, W)``; also ``input_size`` = H) or ``in_features`` (tables, ``(F,)``).
+
+        Example:
+            >>> from nasforge.spaces import get_space
+            >>> get_space("nb201").network_kwargs({"input_shape": (1, 8, 8), "num_classes": 10})["in_channels"]
+            1
+        """
+        out = {**self.config, **cfg}
+        shape = out.pop("input_shape", None)
+        if shape is not None:
+            shape = tuple(int(v) for v in shape)
+            if len(shape) == 3:
+                out.setdefault("in_channels", shape[0])
+                out.setdefault("input_size", shape[1])
+            elif len(shape) == 1:
+                out.setdefault("in_features", shape[0])
+            else:
+                raise InvalidConfigError(f"input_shape must be (C, H, W) or (F,), but got {shape}")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the space (dimensions and configuration)."""

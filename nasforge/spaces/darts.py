@@ -154,7 +154,8 @@ class DartsSpace(SearchSpace):
         """The stand-alone DARTS network; ``cfg`` may set ``channels``, ``layers`` (or
         ``cells_per_stage``), ``num_classes`` (10) and ``in_channels`` (3)."""
         arch = self.validate(arch)
-        opts = {**self.config, **cfg}
+        opts = self.network_kwargs(cfg)
+        opts.pop("input_size", None)
         if "cells_per_stage" in opts:
             opts["layers"] = 3 * int(opts.pop("cells_per_stage")) + 2
         return build_darts_network(self.genotype(arch), **opts)

@@ -88,7 +88,7 @@ class PythonSpace(SearchSpace):
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         if self._build is None:
             return super().build(arch, **cfg)
-        return self._build(self.validate(arch), **{**self.config, **cfg})
+        return self._build(self.validate(arch), **self.network_kwargs(cfg))
 
 
 def define_space(name: str, dimensions: Sequence[Dimension | Sequence[Dimension]],

@@ -165,10 +165,11 @@ class NB201Space(SearchSpace):
                    for route in _ROUTES)
 
     def build(self, arch: Architecture, **cfg: Any) -> Any:
-        """The stand-alone NB201 network; ``cfg`` may override ``channels``, ``cells_per_stage``,
-        ``num_classes`` (10) and ``in_channels`` (3)."""
+        """The stand-alone NB201 network; ``cfg`` may set ``input_shape`` (or ``in_channels``, 3),
+        ``num_classes`` (10), ``channels`` and ``cells_per_stage``."""
         arch = self.validate(arch)
-        opts = {**self.config, **cfg}
+        opts = self.network_kwargs(cfg)
+        opts.pop("input_size", None)
         return build_nb201_network(self.to_string(arch), **opts)
 
 
