@@ -41,42 +41,53 @@ def make_spec(*, space: str = "nb201", strategy: str = "evolution", benchmark: s
               signal: str | None = None, report: str | None = None, objectives: str | Sequence[str] | None = None,
               constraints: Mapping[str, float] | None = None, train: Mapping[str, Any] | None = None,
               data_root: str | None = None, extra_metrics: Sequence[str] = (),
-              hardware: Mapping[str, Any] | None = None) -> dict[str, Any]:
+              hardware: Mapping[str, Any] | None = None,
+              evaluator: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Collect search settings into a spec (validated when built). Exactly one of ``benchmark``
     and ``dataset`` picks the evaluator. Objectives or constraints that name a hardware cost metric
     (``latency_ms``, ``flops_M``, ...; see :mod:`nasforge.hardware`) wrap the evaluator in a
-    :class:`~nasforge.hardware.CostEvaluator`; ``hardware`` sets its options (batch size, threads)."""
+    :class:`~nasforge.hardware.CostEvaluator`; ``hardware`` sets its options (batch size, threads).
+    ``evaluator`` instead gives the block of any registered evaluator kind (``{"kind": NAME, ...}``,
+    see :mod:`nasforge.evaluators.kinds`)."""
     from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
 
     SPACES.get(space)  # unknown names fail first, with the list of valid ones
     STRATEGIES.get(strategy)
-    if (benchmark is None) == (dataset is None):
+    block: dict[str, Any]
+    if evaluator is not None:  # a registered evaluator kind, described by its own block
+        from nasforge.evaluators.kinds import EVALUATOR_KINDS
+
+        if benchmark is not None or dataset is not None:
+            raise InvalidConfigError("give an evaluator block, or --benchmark / --dataset, not both")
+        EVALUATOR_KINDS.get(str(evaluator.get("kind")))
+        block = dict(evaluator)
+    elif (benchmark is None) == (dataset is None):
         raise InvalidConfigError("give exactly one of --benchmark (tabular look-up) and --dataset (real training)")
-    if benchmark is not None:
+    elif benchmark is not None:
         bench_space, bench_dataset = BENCHMARKS.get(benchmark)
         if bench_space != space:
             raise InvalidConfigError(f"benchmark '{benchmark}' covers space '{bench_space}', not '{space}'")
-        evaluator: dict[str, Any] = {"kind": "benchmark", "name": benchmark, "dataset": bench_dataset,
-                                     "file": benchmark_file, "signal": signal, "report": report}
+        block = {"kind": "benchmark", "name": benchmark, "dataset": bench_dataset,
+                 "file": benchmark_file, "signal": signal, "report": report}
     else:
-        evaluator = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": dict(train or {})}
+        block = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": dict(train or {})}
     objs = parse_objectives(objectives, "val_acc")
     from nasforge.hardware.spec import hardware_spec
 
     named = {o.metric for o in objs} | set(constraints or {}) | set(extra_metrics)
-    hw = hardware_spec(named, constraints, evaluator["kind"], hardware)
+    hw = hardware_spec(named, constraints, block["kind"], hardware)
     if hw:
-        evaluator["hardware"] = hw
+        block["hardware"] = hw
     extra = sorted(named - {"val_acc", "val_loss", "params_M"} - set(hw["metrics"] if hw else ()))
-    if evaluator["kind"] == "benchmark":
-        evaluator["extra"] = [m for m in extra if m != signal]
+    if block["kind"] == "benchmark":
+        block["extra"] = [m for m in extra if m != signal]
     if trials is None and budget_seconds is None and wall_seconds is None:
         trials = 100 if benchmark else 10
     return {
         "space": {"name": space, "config": dict(space_config or {})},
         "strategy": {"name": strategy, "params": dict(strategy_params or {})},
-        "evaluator": evaluator,
+        "evaluator": block,
         "objectives": [str(o) for o in objs],
         "constraints": [{"metric": k, "upper": float(v)} for k, v in (constraints or {}).items()],
         "budget": Budget(trials, budget_seconds, wall_seconds).to_dict(),
