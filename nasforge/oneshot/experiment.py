@@ -186,7 +186,8 @@ def _trial_result(method: Any, entry: Mapping[str, Any], acc: float, checkpoint:
         if isinstance(v, float) and v == v:
             metrics[key] = v
     info: dict[str, Any] = {"epoch": int(entry["epoch"]), "method": method.name,
-                            "supernet_val_acc": acc, "final": final}
+                            "supernet_val_acc": acc, "final": final,
+                            "device": str(next(method.net.parameters()).device), "precision": "32"}
     info.update({k: v for k, v in entry.items() if k not in ("alphas", "epoch", "arch_weights")})
     if entry.get("arch_weights") is not None:
         info["arch_weights"] = entry["arch_weights"]
