@@ -339,19 +339,24 @@ def compare(space: str, benchmark: str, strategies: str, seeds: int, trials: int
 
 
 @cli.command(name="list")
-@click.argument("what", type=click.Choice(["spaces", "strategies", "one-shot", "datasets", "benchmarks"]),
-                required=False)
+@click.argument("what", type=click.Choice(["spaces", "strategies", "one-shot", "supernets", "evaluators", "executors",
+                                           "datasets", "benchmarks"]), required=False)
 @handle_errors
 def list_cmd(what: str | None) -> None:
-    """List registered spaces, strategies (black-box and one-shot), datasets and benchmarks."""
+    """List registered spaces, strategies (black-box and one-shot), supernets, evaluator kinds, executors,
+    datasets and benchmarks."""
     from nasforge.api import BENCHMARKS
     from nasforge.data.datasets import DATASETS
     from nasforge.oneshot import ONESHOT
     from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
 
-    regs = {"spaces": SPACES, "strategies": STRATEGIES, "one-shot": ONESHOT, "datasets": DATASETS,
-            "benchmarks": BENCHMARKS}
+    from nasforge.evaluators.kinds import EVALUATOR_KINDS
+    from nasforge.executors import EXECUTORS
+    from nasforge.oneshot.supernet import SUPERNETS
+
+    regs = {"spaces": SPACES, "strategies": STRATEGIES, "one-shot": ONESHOT, "supernets": SUPERNETS,
+            "evaluators": EVALUATOR_KINDS, "executors": EXECUTORS, "datasets": DATASETS, "benchmarks": BENCHMARKS}
     for key, reg in regs.items():
         if what and key != what:
             continue
