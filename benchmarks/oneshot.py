@@ -281,6 +281,7 @@ def main() -> None:
 # the default supernet (OneShotConfig()), seed 0, on two datasets x two budgets; each found cell and a random
 # reference population trained stand-alone with one recipe; test accuracy only after every search has ended.
 SMALL_BUDGETS = {"digits": (3, 10), "fmnist": (2, 4)}
+SMALL_TRAIN_EPOCHS = {"digits": 8, "fmnist": 3}
 SMALL_METHODS = ("darts", "darts2", "darts-pt", "gdas", "enas", "spos")
 
 
@@ -320,7 +321,8 @@ def small_budgets(argv: list[str]) -> None:
     ap.add_argument("--random", type=int, default=6, help="random reference cells per dataset")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--methods", default=",".join(SMALL_METHODS))
-    ap.add_argument("--train-epochs", type=int, default=2, help="stand-alone epochs (found and random cells)")
+    ap.add_argument("--train-epochs", type=int, help="stand-alone epochs for both datasets (default: digits 8, "
+                    "F-MNIST subset 3)")
     ap.add_argument("--json", dest="json_out")
     ap.add_argument("--smoke", action="store_true", help="1 epoch per dataset, 2 random cells (checks the script)")
     args = ap.parse_args(argv)
@@ -344,32 +346,35 @@ def small_budgets(argv: list[str]) -> None:
     rng = np.random.default_rng(2024)
     randoms = list(dict.fromkeys(space.to_string(space.sample(rng)) for _ in range(args.random)))
     methods = [m for m in args.methods.split(",") if m]
-    searches = [{"method": m, "dataset": d, "data": data[d][0], "max_train": data[d][1], "epochs": e}
-                for d, budgets in budgets_by_data.items() for e in budgets for m in methods]
     cost = {"darts2": 6, "darts": 2, "darts-pt": 2}
-    searches.sort(key=lambda j: -j["epochs"] * cost.get(j["method"], 1) * (8 if j["dataset"] == "fmnist" else 1))
     ctx = mp.get_context("spawn")
     found: list[dict[str, Any]] = []
-    with ctx.Pool(args.workers, maxtasksperchild=1) as pool:
-        for r in pool.imap_unordered(_small_search_job, searches):
-            found.append(r)
-            print(f"  search {r['dataset']:<6} {r['epochs']:>2} ep {r['method']:<8} {r['arch']}  "
-                  f"parametric={r['parametric']} fallback={r['fallback']}  {r['seconds']:.0f} s", flush=True)
-        trains = [{"arch": a, "dataset": d, "data": data[d][0], "max_train": None,
-                   "epochs": args.train_epochs}
-                  for d in SMALL_BUDGETS for a in dict.fromkeys([*randoms, *(r["arch"] for r in found
-                                                                              if r["dataset"] == d)])]
-        trained = {(r["dataset"], r["arch"]): r for r in pool.imap_unordered(_small_train_job, trains)}
-    print(f"\nstand-alone: NB201 C=8 N=1, {args.train_epochs} epochs, SGD 0.05 cosine, batch 64, seed 0; "
-          f"F-MNIST subset 1,500/600 (1,200 train / 300 validation; search weights on <= 600 of the training images)")
+    trained: dict[tuple[str, str], dict[str, Any]] = {}
     lines = ["| dataset | epochs | method | found cell | parametric path | fallback taken | stand-alone test % "
              "| random median % | search s |", "|---|---|---|---|---|---|---|---|---|"]
     summary: dict[str, list[float]] = {m: [] for m in methods}
+    print(f"stand-alone: NB201 C=8 N=1, {args.train_epochs or SMALL_TRAIN_EPOCHS} epochs, SGD 0.05 cosine, batch 64, "
+          f"seed 0; F-MNIST "
+          f"subset 1,500/600 (1,200 train / 300 validation; search weights on <= 600 of the training images)")
+    # One dataset at a time (searches, then stand-alone training, then its rows), so a cut run keeps its first part.
     for d, budgets in budgets_by_data.items():
+        searches = [{"method": m, "dataset": d, "data": data[d][0], "max_train": data[d][1], "epochs": e}
+                    for e in budgets for m in methods]
+        searches.sort(key=lambda j: -j["epochs"] * cost.get(j["method"], 1))
+        with ctx.Pool(args.workers, maxtasksperchild=1) as pool:
+            for r in pool.imap_unordered(_small_search_job, searches):
+                found.append(r)
+                print(f"  search {r['dataset']:<6} {r['epochs']:>2} ep {r['method']:<8} {r['arch']}  "
+                      f"parametric={r['parametric']} fallback={r['fallback']}  {r['seconds']:.0f} s", flush=True)
+            archs = dict.fromkeys([*randoms, *(r["arch"] for r in found if r["dataset"] == d)])
+            trains = [{"arch": a, "dataset": d, "data": data[d][0], "max_train": None,
+                       "epochs": args.train_epochs or SMALL_TRAIN_EPOCHS[d]} for a in archs]
+            for r in pool.imap_unordered(_small_train_job, trains):
+                trained[(d, r["arch"])] = r
         rand = [trained[(d, a)]["test_acc"] for a in randoms]
         med = float(np.median(rand))
         print(f"{d}: random cells ({len(rand)}) stand-alone test acc median {med:.2f}, mean {np.mean(rand):.2f}, "
-              f"min {min(rand):.2f}, max {max(rand):.2f}")
+              f"min {min(rand):.2f}, max {max(rand):.2f}", flush=True)
         for e in budgets:
             for m in methods:
                 r = next(x for x in found if x["dataset"] == d and x["epochs"] == e and x["method"] == m)
@@ -378,8 +383,8 @@ def small_budgets(argv: list[str]) -> None:
                 cell = r["arch"].replace("|", "\\|")
                 lines.append(f"| {d} | {e} | {m} | `{cell}` | {'yes' if r['parametric'] else '**no**'} | "
                              f"{'yes' if r['fallback'] else 'no'} | {acc:.2f} | {med:.2f} | {r['seconds']:.0f} |")
-    print("\n".join(lines))
-    print("\nmean (found - random median), percentage points, over the 4 dataset x budget cells:")
+        print("\n".join(lines), flush=True)
+    print("\nmean (found - random median), percentage points, per dataset x budget:")
     for m, diffs in summary.items():
         print(f"  {m:<8} {np.mean(diffs):+.2f}  ({', '.join(f'{x:+.2f}' for x in diffs)})")
     print(f"parameter-free-only cells: {sum(not r['parametric'] for r in found)} of {len(found)}; "
