@@ -162,6 +162,8 @@ def _plot_pareto(records: Sequence[TrialRecord], objectives: Sequence[Objective]
 
 def _plot_arch_weights(records: Sequence[TrialRecord], path: Path) -> bool:
     """One panel per edge: each operation's weight (one-shot ``info["arch_weights"]``) per epoch."""
+    from matplotlib.ticker import MaxNLocator
+
     rows = [(t.info.get("epoch", t.number + 1), t.info["arch_weights"]) for t in records
             if isinstance(t.info.get("arch_weights"), dict) and t.info["arch_weights"]]
     if not rows:
@@ -181,6 +183,7 @@ def _plot_arch_weights(records: Sequence[TrialRecord], path: Path) -> bool:
             ax.plot([e for e, _ in rows], ys, marker=".", color=_OP_COLORS.get(op, colors(i % 10)), label=op)
         ax.set_title(edge, fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for k in range(len(edges), nrows * cols):
         axes[k // cols][k % cols].axis("off")
     handles, labels = axes[0][0].get_legend_handles_labels()
