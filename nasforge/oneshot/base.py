@@ -386,9 +386,11 @@ class OneShotMethod:
             "best_parametric_val_acc": round(scores[k + 1], 3), "noise_margin": round(margin, 3),
         }
         if scores[k + 1] >= scores[0] - margin:
-            info["fallback"] = (f"the supernet cannot tell the parameter-free cell ({scores[0]:.1f}%) from its best "
-                                f"parametric neighbour ({scores[k + 1]:.1f}%) within the noise of {n} validation "
-                                f"images (+-{margin:.1f}); returned the parametric neighbour")
+            how = ("scores the best parametric neighbour at least as high" if scores[k + 1] >= scores[0] else
+                   f"cannot tell them apart within the noise of {n} validation images (+-{margin:.1f})")
+            info["fallback"] = (f"the answer has no parametric operation on its input-output path; the supernet "
+                                f"{how} ({scores[k + 1]:.1f}% vs {scores[0]:.1f}%): returned the parametric "
+                                f"neighbour")
             log.warning("%s: %s", self.name, info["fallback"])
             return alts[k], info
         info["warning"] = (f"the supernet prefers a cell without a parametric operation by more than the noise "
