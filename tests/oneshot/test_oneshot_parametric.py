@@ -46,3 +46,15 @@ def test_parameter_free_answer_falls_back_when_the_supernet_cannot_tell() -> Non
     assert info["noise_margin"] > 10 and "fallback" in info
     assert get_space("nb201").has_parametric_path(arch) and method.space.to_string(arch) == \
         info["best_parametric_neighbour"]
+
+
+def test_spos_final_phase_is_any_registered_strategy_told_by_the_supernet() -> None:
+    from nasforge.oneshot import make_oneshot
+
+    cfg = OneShotConfig(channels=2, batch_size=16, max_steps_per_epoch=1, eval_samples=24, seed=0)
+    for strategy, params in (("random", {}), ("evolution", {"population_size": 2, "sample_size": 2})):
+        m = make_oneshot("spos", get_space("nb201"), cfg, search_strategy=strategy, search_params=params, evals=4,
+                         recal_batches=1, panel=1)
+        arch = m.search(_data(48, 0), _data(24, 1), 1)
+        assert len(m.scores_) <= 4  # the strategy's 4 trials, scored once each by the supernet
+        assert m.space.to_string(arch) in m.scores_ or "fallback" in m.result_info().get("selection_check", {})
