@@ -21,6 +21,12 @@ Recipe (fixed, stated in BENCHMARKS.md; run under the shared CPU lock):
 - Kendall tau (SPOS, ENAS): supernet-estimated validation accuracy (single path, BN recalibrated)
   against stand-alone test accuracy over the random population.
 Each search runs in a fresh process, so ``peak RSS`` is that search's own peak (includes torch).
+
+``--small-budgets`` (issue 17) instead runs every method at its default settings on digits (3 and 10
+epochs) and a Fashion-MNIST subset (2 and 4 epochs), and compares the found cells' stand-alone test
+accuracy with random cells':
+
+    flock /tmp/nasforge-cpu.lock .venv/bin/python benchmarks/oneshot.py --small-budgets --json /tmp/small.json
 """
 
 from __future__ import annotations
@@ -269,5 +275,128 @@ def main() -> None:
                        "args": vars(args)}, fh, indent=1)
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Small budgets at default settings (``--small-budgets``): what a new user gets from
+# ``nasforge search --strategy METHOD --dataset D --epochs E``. Every method with its default hyperparameters and
+# the default supernet (OneShotConfig()), seed 0, on two datasets x two budgets; each found cell and a random
+# reference population trained stand-alone with one recipe; test accuracy only after every search has ended.
+SMALL_BUDGETS = {"digits": (3, 10), "fmnist": (2, 4)}
+SMALL_TRAIN_EPOCHS = {"digits": 8, "fmnist": 3}
+SMALL_METHODS = ("darts", "darts2", "darts-pt", "gdas", "enas", "spos")
+
+
+def _small_search_job(job: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from nasforge.oneshot import OneShotConfig, load_oneshot_data, make_oneshot
+    from nasforge.spaces import get_space
+
+    torch.set_num_threads(1)
+    space = get_space("nb201")
+    train, val, _ = load_oneshot_data(job["data"], max_train=job["max_train"])
+    method = make_oneshot(job["method"], space, OneShotConfig(seed=0))
+    t0 = time.perf_counter()
+    arch = method.search(train, val, job["epochs"])
+    check = getattr(method, "check_", {}) or {}
+    return {"method": job["method"], "dataset": job["dataset"], "epochs": job["epochs"], "arch": space.to_string(arch),
+            "parametric": bool(space.has_parametric_path(arch)), "seconds": time.perf_counter() - t0,
+            "fallback": "fallback" in check, "check": check}
+
+
+def _small_train_job(job: dict[str, Any]) -> dict[str, Any]:
+    from nasforge.spaces import get_space
+    from nasforge.training import DataSettings, Recipe, train_architecture
+
+    space = get_space("nb201")
+    recipe = Recipe(epochs=job["epochs"], batch_size=64, lr=0.05)
+    data = DataSettings(seed=0, threads=1, max_train=job["max_train"], model={"channels": 8, "cells_per_stage": 1})
+    out = train_architecture(space, space.parse(job["arch"]), job["data"], recipe, data)
+    return {"arch": job["arch"], "dataset": job["dataset"], "test_acc": out.test_acc, "seconds": out.seconds}
+
+
+def small_budgets(argv: list[str]) -> None:
+    """``--small-budgets``: found cells vs random cells at default settings, 2 datasets x 2 budgets."""
+    ap = argparse.ArgumentParser(description="one-shot methods at default settings and small budgets")
+    ap.add_argument("--small-budgets", action="store_true")
+    ap.add_argument("--random", type=int, default=6, help="random reference cells per dataset")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--methods", default=",".join(SMALL_METHODS))
+    ap.add_argument("--train-epochs", type=int, help="stand-alone epochs for both datasets (default: digits 8, "
+                    "F-MNIST subset 3)")
+    ap.add_argument("--json", dest="json_out")
+    ap.add_argument("--smoke", action="store_true", help="1 epoch per dataset, 2 random cells (checks the script)")
+    args = ap.parse_args(argv)
+    budgets_by_data = {d: (1,) for d in SMALL_BUDGETS} if args.smoke else SMALL_BUDGETS
+
+    import torch
+
+    from nasforge.data.datasets import load_dataset
+    from nasforge.spaces import get_space
+
+    t_start = time.perf_counter()
+    print(f"command: {' '.join([sys.executable] + sys.argv)}")
+    print(f"machine: {platform.machine()} {os.cpu_count()} CPUs, torch {torch.__version__}")
+    tmp = tempfile.mkdtemp(prefix="nasforge-oneshot-small-")
+    ds = load_dataset("fashion-mnist").subset(1500, 600, seed=0)
+    fm = os.path.join(tmp, "fmnist-subset.npz")
+    np.savez(fm, x_train=np.asarray(ds.x_train), y_train=np.asarray(ds.y_train), x_test=np.asarray(ds.x_test),
+             y_test=np.asarray(ds.y_test), classes=np.array(ds.classes))
+    data = {"digits": ("digits", None), "fmnist": (fm, 600)}  # search on <= 600 F-MNIST training images
+    space = get_space("nb201")
+    rng = np.random.default_rng(2024)
+    randoms = list(dict.fromkeys(space.to_string(space.sample(rng)) for _ in range(args.random)))
+    methods = [m for m in args.methods.split(",") if m]
+    cost = {"darts2": 6, "darts": 2, "darts-pt": 2}
+    ctx = mp.get_context("spawn")
+    found: list[dict[str, Any]] = []
+    trained: dict[tuple[str, str], dict[str, Any]] = {}
+    lines = ["| dataset | epochs | method | found cell | parametric path | fallback taken | stand-alone test % "
+             "| random median % | search s |", "|---|---|---|---|---|---|---|---|---|"]
+    summary: dict[str, list[float]] = {m: [] for m in methods}
+    print(f"stand-alone: NB201 C=8 N=1, {args.train_epochs or SMALL_TRAIN_EPOCHS} epochs, SGD 0.05 cosine, batch 64, "
+          f"seed 0; F-MNIST "
+          f"subset 1,500/600 (1,200 train / 300 validation; search weights on <= 600 of the training images)")
+    # One dataset at a time (searches, then stand-alone training, then its rows), so a cut run keeps its first part.
+    for d, budgets in budgets_by_data.items():
+        searches = [{"method": m, "dataset": d, "data": data[d][0], "max_train": data[d][1], "epochs": e}
+                    for e in budgets for m in methods]
+        searches.sort(key=lambda j: -j["epochs"] * cost.get(j["method"], 1))
+        with ctx.Pool(args.workers, maxtasksperchild=1) as pool:
+            for r in pool.imap_unordered(_small_search_job, searches):
+                found.append(r)
+                print(f"  search {r['dataset']:<6} {r['epochs']:>2} ep {r['method']:<8} {r['arch']}  "
+                      f"parametric={r['parametric']} fallback={r['fallback']}  {r['seconds']:.0f} s", flush=True)
+            archs = dict.fromkeys([*randoms, *(r["arch"] for r in found if r["dataset"] == d)])
+            trains = [{"arch": a, "dataset": d, "data": data[d][0], "max_train": None,
+                       "epochs": args.train_epochs or SMALL_TRAIN_EPOCHS[d]} for a in archs]
+            for r in pool.imap_unordered(_small_train_job, trains):
+                trained[(d, r["arch"])] = r
+        rand = [trained[(d, a)]["test_acc"] for a in randoms]
+        med = float(np.median(rand))
+        print(f"{d}: random cells ({len(rand)}) stand-alone test acc median {med:.2f}, mean {np.mean(rand):.2f}, "
+              f"min {min(rand):.2f}, max {max(rand):.2f}", flush=True)
+        for e in budgets:
+            for m in methods:
+                r = next(x for x in found if x["dataset"] == d and x["epochs"] == e and x["method"] == m)
+                acc = trained[(d, r["arch"])]["test_acc"]
+                summary[m].append(acc - med)
+                cell = r["arch"].replace("|", "\\|")
+                lines.append(f"| {d} | {e} | {m} | `{cell}` | {'yes' if r['parametric'] else '**no**'} | "
+                             f"{'yes' if r['fallback'] else 'no'} | {acc:.2f} | {med:.2f} | {r['seconds']:.0f} |")
+        print("\n".join(lines), flush=True)
+    print("\nmean (found - random median), percentage points, per dataset x budget:")
+    for m, diffs in summary.items():
+        print(f"  {m:<8} {np.mean(diffs):+.2f}  ({', '.join(f'{x:+.2f}' for x in diffs)})")
+    print(f"parameter-free-only cells: {sum(not r['parametric'] for r in found)} of {len(found)}; "
+          f"fallbacks taken: {sum(r['fallback'] for r in found)}")
+    print(f"total wall time {time.perf_counter() - t_start:.0f} s")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({"searches": found, "trained": list(trained.values()),
+                                                   "randoms": randoms, "args": vars(args)}, indent=1))
+
+
 if __name__ == "__main__":
-    main()
+    if "--small-budgets" in sys.argv:
+        small_budgets(sys.argv[1:])
+    else:
+        main()

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
+from nasforge.errors import InvalidConfigError, NasforgeError
 from nasforge.evaluators.base import Evaluator, parse_objectives
-from nasforge.registry import Registry, unknown_name_message
+from nasforge.registry import Registry
 from nasforge.runner import Budget, Constraint, Experiment, Runner, SearchSummary
 from nasforge.spaces import space_from_spec, space_reference
 from nasforge.spaces.base import SearchSpace
@@ -47,45 +47,55 @@ def make_spec(*, space: str | SearchSpace = "nb201", strategy: str = "evolution"
               constraints: Mapping[str, float] | None = None, train: Mapping[str, Any] | None = None,
               data_root: str | None = None, extra_metrics: Sequence[str] = (),
               hardware: Mapping[str, Any] | None = None, device: str | None = None,
-              precision: str | None = None) -> dict[str, Any]:
+              precision: str | None = None, evaluator: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Collect search settings into a spec (validated when built). Exactly one of ``benchmark``
     and ``dataset`` picks the evaluator; ``train`` holds training settings (recipe fields of
     :class:`nasforge.training.Recipe` and data settings), ``device``/``precision`` are short for
     ``train={"device": ..., "precision": ...}``. Objectives or constraints that name a hardware cost metric
     (``latency_ms``, ``flops_M``, ...; see :mod:`nasforge.hardware`) wrap the evaluator in a
-    :class:`~nasforge.hardware.CostEvaluator`; ``hardware`` sets its options (batch size, threads)."""
+    :class:`~nasforge.hardware.CostEvaluator`; ``hardware`` sets its options (batch size, threads).
+    ``evaluator`` instead gives the block of any registered evaluator kind (``{"kind": NAME, ...}``,
+    see :mod:`nasforge.evaluators.kinds`)."""
     from nasforge.strategies import STRATEGIES
 
     space_block = space_reference(space, space_config)  # a name (unknown ones fail first) or a SearchSpace
     STRATEGIES.get(strategy)
-    if (benchmark is None) == (dataset is None):
+    block: dict[str, Any]
+    if evaluator is not None:  # a registered evaluator kind, described by its own block
+        from nasforge.evaluators.kinds import EVALUATOR_KINDS
+
+        if benchmark is not None or dataset is not None:
+            raise InvalidConfigError("give an evaluator block, or --benchmark / --dataset, not both")
+        EVALUATOR_KINDS.get(str(evaluator.get("kind")))
+        block = dict(evaluator)
+    elif (benchmark is None) == (dataset is None):
         raise InvalidConfigError("give exactly one of --benchmark (tabular look-up) and --dataset (real training)")
-    if benchmark is not None:
+    elif benchmark is not None:
         bench_space, bench_dataset = BENCHMARKS.get(benchmark)
         if bench_space != space_block["name"]:
             raise InvalidConfigError(
                 f"benchmark '{benchmark}' covers space '{bench_space}', not '{space_block['name']}'")
-        evaluator: dict[str, Any] = {"kind": "benchmark", "name": benchmark, "dataset": bench_dataset,
-                                     "file": benchmark_file, "signal": signal, "report": report}
+        block = {"kind": "benchmark", "name": benchmark, "dataset": bench_dataset,
+                 "file": benchmark_file, "signal": signal, "report": report}
     else:
         config = {**dict(train or {}), **{k: v for k, v in (("device", device), ("precision", precision)) if v}}
-        evaluator = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": config}
+        block = {"kind": "train", "dataset": dataset, "data_root": data_root, "config": config}
     objs = parse_objectives(objectives, "val_acc")
     from nasforge.hardware.spec import hardware_spec
 
     named = {o.metric for o in objs} | set(constraints or {}) | set(extra_metrics)
-    hw = hardware_spec(named, constraints, evaluator["kind"], hardware)
+    hw = hardware_spec(named, constraints, block["kind"], hardware)
     if hw:
-        evaluator["hardware"] = hw
+        block["hardware"] = hw
     extra = sorted(named - {"val_acc", "val_loss", "params_M"} - set(hw["metrics"] if hw else ()))
-    if evaluator["kind"] == "benchmark":
-        evaluator["extra"] = [m for m in extra if m != signal]
+    if block["kind"] == "benchmark":
+        block["extra"] = [m for m in extra if m != signal]
     if trials is None and budget_seconds is None and wall_seconds is None:
         trials = 100 if benchmark else 10
     return {
         "space": space_block,
         "strategy": {"name": strategy, "params": dict(strategy_params or {})},
-        "evaluator": evaluator,
+        "evaluator": block,
         "objectives": [str(o) for o in objs],
         "constraints": [{"metric": k, "upper": float(v)} for k, v in (constraints or {}).items()],
         "budget": Budget(trials, budget_seconds, wall_seconds).to_dict(),
@@ -101,30 +111,27 @@ def build_evaluator(spec: Mapping[str, Any], space: SearchSpace) -> Evaluator:
 
         inner = build_evaluator({**spec, "evaluator": {k: v for k, v in ev.items() if k != "hardware"}}, space)
         return with_costs(inner, space, ev["hardware"])
-    if ev["kind"] == "benchmark" and spec["space"]["name"] in BENCHMARK_FAMILIES:
-        return BENCHMARK_FAMILIES[spec["space"]["name"]](space, {"seed": spec.get("seed", 0), **ev})
-    if ev["kind"] == "benchmark":
-        from nasforge.evaluators.tabular import TabularBenchmark
+    from nasforge.evaluators.kinds import build_from_block
 
-        return TabularBenchmark(space, ev.get("file"), dataset=ev.get("dataset", "cifar10"), signal=ev.get("signal"),
-                                report=ev.get("report"), extra=ev.get("extra", ()),
-                                require_cost=(spec.get("budget") or {}).get("seconds") is not None)
-    if ev["kind"] == "train":
-        from nasforge.evaluators.training import TrainingEvaluator
-
-        cfg = dict(ev.get("config") or {})
-        cfg.setdefault("seed", spec.get("seed", 0))
-        return TrainingEvaluator.from_settings(space, ev["dataset"], cfg, data_root=ev.get("data_root"))
-    raise UnknownNameError(unknown_name_message("evaluator kind", str(ev["kind"]), ["benchmark", "train"]))
+    if ev["kind"] == "benchmark":  # a seconds budget needs a usable cost column, checked as the table loads
+        ev = {**ev, "require_cost": (spec.get("budget") or {}).get("seconds") is not None}
+    return build_from_block(ev, space, int(spec.get("seed", 0)))
 
 
 def build_experiment(spec: Mapping[str, Any], name: str | None = None) -> Experiment:
     """Turn a spec into an :class:`Experiment` (space, strategy, evaluator, objectives, budget).
 
+    A one-shot spec (``"kind": "oneshot"``) holds its one-shot method in the strategy slot (see
+    :mod:`nasforge.oneshot.experiment`).
+
     Raises:
         NasforgeError: a setting that would make trials fail or the search never end (checked before any
             trial, see :mod:`nasforge.validation`).
     """
+    if spec.get("kind") == "oneshot":
+        from nasforge.oneshot.experiment import build_oneshot_experiment
+
+        return build_oneshot_experiment(spec, name)
     from nasforge.validation import check_experiment, check_spec
 
     check_spec(spec)
@@ -151,11 +158,24 @@ def open_store(storage: str | None, durability: str = "normal", *, read_only: bo
 
 def search(*, storage: str | None = None, name: str | None = None, progress: Any = None, executor: Any = None,
            in_memory: bool = False, durability: str = "normal", **settings: Any) -> SearchSummary:
-    """Run a new search. ``settings`` are those of :func:`make_spec`.
+    """Run a new search. ``settings`` are those of :func:`make_spec`; a one-shot ``strategy``
+    (``darts``, ``spos``, ...) takes those of :func:`nasforge.oneshot.experiment.make_oneshot_spec`
+    and runs as an experiment of the same store.
 
     Example:
         >>> s = search(space="nb201", benchmark="nb201", strategy="random", trials=20, in_memory=True)  # doctest: +SKIP
+        >>> s = search(space="nb201", strategy="spos", dataset="digits", epochs=2, in_memory=True)  # doctest: +SKIP
     """
+    from nasforge.oneshot.experiment import is_oneshot, make_oneshot_spec, run_oneshot
+
+    if is_oneshot(str(settings.get("strategy", "evolution"))):
+        ospec = make_oneshot_spec(**settings)
+        ostore = None if in_memory else open_store(storage, durability)
+        try:
+            return run_oneshot(ospec, store=ostore, name=name, progress=progress)
+        finally:
+            if ostore is not None:
+                ostore.close()
     spec = make_spec(**settings)
     exp = build_experiment(spec, name)
     store = None if in_memory else open_store(storage, durability)
@@ -191,6 +211,13 @@ def resume(name: str, *, storage: str | None = None, progress: Any = None, execu
     try:
         rec = store.get_experiment(name)
         spec = dict(rec.spec)
+        if spec.get("kind") == "oneshot":
+            from nasforge.oneshot.experiment import run_oneshot
+
+            if budget and any(v is not None for v in budget.values()):
+                raise InvalidConfigError(f"'{name}' is a one-shot run: its epochs are fixed when it starts (the "
+                                         f"learning-rate schedule depends on them); resume it without a new budget")
+            return run_oneshot(spec, store=store, name=name, progress=progress, create=False)
         if budget:
             spec["budget"] = {**spec["budget"], **{k: v for k, v in budget.items() if v is not None}}
         exp = build_experiment(spec, name)

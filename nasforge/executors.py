@@ -41,13 +41,14 @@ from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
 from typing import Any
 
-from nasforge.errors import InvalidConfigError, NasforgeError, UnknownNameError
-from nasforge.registry import unknown_name_message
+from nasforge.errors import InvalidConfigError, NasforgeError
+from nasforge.registry import Registry
 
 __all__ = [
     "EXECUTORS",
     "ProcessExecutor",
     "RayExecutor",
+    "ThreadExecutor",
     "TrialTimeoutError",
     "WorkerDiedError",
     "limit_threads",
@@ -57,12 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("nasforge.executors")
-
-EXECUTORS: dict[str, str] = {
-    "inline": "in the calling process, one trial at a time",
-    "process": "a local pool of worker processes (--workers N, --trial-timeout)",
-    "ray": "Ray tasks on a local Ray or a cluster (--address)",
-}
 
 # Imported once in the forkserver so each worker starts with them loaded.
 DEFAULT_PRELOAD: tuple[str, ...] = ("torch", "nasforge.runner", "nasforge.evaluators.training",
@@ -653,16 +648,89 @@ def ray_resources(threads: int, gpus_per_trial: float) -> dict[str, Any]:
     return opts
 
 
+class ThreadExecutor:
+    """Trials in a pool of threads of this process (for evaluators that release the GIL or wait on I/O).
+
+    Example:
+        >>> ex = ThreadExecutor(2)
+        >>> ex.submit(sum, [1, 2]).result()
+        3
+        >>> ex.shutdown()
+    """
+
+    def __init__(self, workers: int = 2) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.workers = int(workers)
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="nasforge-trial")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        return self._pool.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+ExecutorFactory = Callable[..., Any]
+#: name -> factory ``(*, workers, threads, timeout, address, gpus_per_trial) -> executor``. Every executor has
+#: ``workers``, ``submit(fn, *args) -> Future`` and ``shutdown()`` (the protocol the runner uses).
+EXECUTORS: Registry[ExecutorFactory] = Registry("executor")
+
+
+def _no_address(kind: str, address: str | None) -> None:
+    if address:
+        raise InvalidConfigError(f"--address is for --executor ray, but the executor is {kind!r}")
+
+
+@EXECUTORS.register("inline", "in the calling process, one trial at a time")
+def _inline(*, workers: int | None, threads: int, timeout: float | None, address: str | None,
+            gpus_per_trial: float = 0.0) -> Any:
+    from nasforge.runner import InlineExecutor
+
+    _no_address("inline", address)
+    if workers not in (None, 1):
+        raise InvalidConfigError(f"the inline executor runs one trial at a time, but --workers is {workers}; "
+                                 f"use --executor process or ray")
+    if timeout is not None:
+        raise InvalidConfigError("a per-trial timeout needs --executor process or ray (an inline trial "
+                                 "cannot be stopped)")
+    return InlineExecutor()
+
+
+@EXECUTORS.register("thread", "a pool of threads in this process (--workers N; no per-trial timeout)")
+def _thread(*, workers: int | None, threads: int, timeout: float | None, address: str | None,
+            gpus_per_trial: float = 0.0) -> Any:
+    _no_address("thread", address)
+    if timeout is not None:
+        raise InvalidConfigError("a per-trial timeout needs --executor process or ray (a thread cannot be stopped)")
+    return ThreadExecutor(workers or 2)
+
+
+@EXECUTORS.register("process", "a local pool of worker processes (--workers N, --trial-timeout)")
+def _process(*, workers: int | None, threads: int, timeout: float | None, address: str | None,
+            gpus_per_trial: float = 0.0) -> Any:
+    _no_address("process", address)
+    n = workers or max(1, (os.cpu_count() or 1) // max(1, threads))
+    return ProcessExecutor(n, threads=threads, timeout=timeout)
+
+
+@EXECUTORS.register("ray", "Ray tasks on a local Ray or a cluster (--address)")
+def _ray(*, workers: int | None, threads: int, timeout: float | None, address: str | None,
+            gpus_per_trial: float = 0.0) -> Any:
+    return RayExecutor(workers, address=address, threads=threads, timeout=timeout, gpus_per_trial=gpus_per_trial)
+
+
 def make_executor(kind: str | None = None, *, workers: int | None = None, threads: int = 1,
                   timeout: float | None = None, address: str | None = None, gpus_per_trial: float = 0.0) -> Any:
-    """Build an executor by name.
+    """Build a registered executor by name (see :data:`EXECUTORS`).
 
     Args:
-        kind: ``inline``, ``process`` or ``ray``; None picks ``ray`` when an address is given,
-            ``process`` when ``workers > 1`` or a timeout is set (a timeout needs a separate
-            process to stop), else ``inline``.
-        workers: trials at once. None: 1 for ``inline``, the cores divided by ``threads`` for
-            ``process`` and a local ``ray``, the cluster's CPUs for ``ray`` with an address.
+        kind: ``inline``, ``thread``, ``process`` or ``ray``; None picks ``ray`` when an address
+            is given, ``process`` when ``workers > 1`` or a timeout is set (a timeout needs a
+            separate process to stop), else ``inline``.
+        workers: trials at once. None: 1 for ``inline``, 2 for ``thread``, the cores divided by
+            ``threads`` for ``process`` and a local ``ray``, the cluster's CPUs for ``ray`` with
+            an address.
         threads: torch threads per worker.
         timeout: per-trial seconds (``process`` and ``ray``).
         address: Ray cluster address (``ray`` only).
@@ -673,25 +741,9 @@ def make_executor(kind: str | None = None, *, workers: int | None = None, thread
         >>> make_executor("inline").workers
         1
     """
-    from nasforge.runner import InlineExecutor
-
     if kind is None:
         kind = "ray" if address else ("process" if ((workers or 1) > 1 or timeout is not None) else "inline")
-    if kind not in EXECUTORS:
-        raise UnknownNameError(unknown_name_message("executor", kind, list(EXECUTORS)))
+    factory = EXECUTORS.get(kind)
     if workers is not None and workers < 1:
         raise InvalidConfigError(f"--workers must be >= 1, but got {workers}")
-    if address and kind != "ray":
-        raise InvalidConfigError(f"--address is for --executor ray, but the executor is {kind!r}")
-    if kind == "inline":
-        if workers not in (None, 1):
-            raise InvalidConfigError(f"the inline executor runs one trial at a time, but --workers is {workers}; "
-                                     f"use --executor process or ray")
-        if timeout is not None:
-            raise InvalidConfigError("a per-trial timeout needs --executor process or ray (an inline trial "
-                                     "cannot be stopped)")
-        return InlineExecutor()
-    if kind == "process":
-        n = workers or max(1, (os.cpu_count() or 1) // max(1, threads))
-        return ProcessExecutor(n, threads=threads, timeout=timeout)
-    return RayExecutor(workers, address=address, threads=threads, timeout=timeout, gpus_per_trial=gpus_per_trial)
+    return factory(workers=workers, threads=threads, timeout=timeout, address=address, gpus_per_trial=gpus_per_trial)

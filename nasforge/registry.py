@@ -58,6 +58,12 @@ class Registry(Generic[T]):
 
         return deco
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (tests that register a toy component clean up with it)."""
+        self.get(name)
+        del self._items[name]
+        self._help.pop(name, None)
+
     def get(self, name: str) -> T:
         """Return the factory registered as ``name``, or raise :class:`UnknownNameError`."""
         try:

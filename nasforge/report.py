@@ -194,45 +194,102 @@ def _plot_pareto(records: Sequence[TrialRecord], objectives: Sequence[Objective]
     save_figure(fig, path, dpi=100)
 
 
-def _draw_nb201(arch: Any, ax: Any) -> None:
+def _plot_arch_weights(records: Sequence[TrialRecord], path: Path) -> bool:
+    """One panel per edge: each operation's weight (one-shot ``info["arch_weights"]``) per epoch."""
+    from matplotlib.ticker import MaxNLocator
+
+    rows = [(t.info.get("epoch", t.number + 1), t.info["arch_weights"]) for t in records
+            if isinstance(t.info.get("arch_weights"), dict) and t.info["arch_weights"]]
+    if not rows:
+        return False
+    rows.sort(key=lambda r: r[0])
+    edges = list(rows[-1][1])
+    ops = list(dict.fromkeys(op for _, w in rows for e in edges for op in w.get(e, {})))
+    cols = min(4, len(edges))
+    nrows = (len(edges) + cols - 1) // cols
+    plt = pyplot()
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.3 * nrows + 0.6), squeeze=False, sharey=True)
+    colors = plt.get_cmap("tab10")
+    for k, edge in enumerate(edges):
+        ax = axes[k // cols][k % cols]
+        for i, op in enumerate(ops):
+            ys = [w.get(edge, {}).get(op, float("nan")) for _, w in rows]
+            ax.plot([e for e, _ in rows], ys, marker=".", color=_OP_COLORS.get(op, colors(i % 10)), label=op)
+        ax.set_title(edge, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for k in range(len(edges), nrows * cols):
+        axes[k // cols][k % cols].axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(ops), 5), fontsize=7)
+    fig.supxlabel("epoch", fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    save_figure(fig, path, dpi=90)
+    return True
+
+
+def _draw_cell(graph: Any, ax: Any) -> None:
+    """Draw a :class:`~nasforge.spaces.base.CellGraph`: inputs left, output right, one arc per edge
+    (``none`` dotted), the operation written on the arc."""
     from matplotlib.patches import FancyArrowPatch
 
-    from nasforge.spaces.nb201 import NB201_EDGES
-
-    pos = {0: (0.0, 0.0), 1: (1.0, 0.9), 2: (2.0, -0.9), 3: (3.0, 0.0)}
-    rad = {(1, 0): 0.0, (2, 0): 0.15, (2, 1): 0.0, (3, 0): -0.45, (3, 1): 0.15, (3, 2): 0.0}
-    for (j, i) in NB201_EDGES:
-        op = arch[f"{j}<-{i}"]
+    n = len(graph.nodes)
+    pos: dict[str, tuple[float, float]] = {}
+    for k, name in enumerate(graph.nodes):
+        if k < graph.inputs:
+            y = 0.0 if graph.inputs == 1 else (0.9 if k == 0 else -0.9)
+        elif k == n - 1:
+            y = 0.0
+        else:
+            y = 0.9 if (k - graph.inputs) % 2 == 0 else -0.9
+        pos[name] = (float(k), y)
+    order = {name: k for k, name in enumerate(graph.nodes)}
+    for src, dst, op in graph.edges:
+        span = order[dst] - order[src]
+        rad = 0.0 if span <= 1 else (0.15 if span == 2 else -0.45 * (1 if order[src] % 2 == 0 else -1))
         if op == "none":
             style, color, lw = "dotted", _OP_COLORS["none"], 1.0
+        elif op == "concat":
+            style, color, lw = "dashed", "#999999", 0.8
         else:
             style, color, lw = "solid", _OP_COLORS.get(op, "k"), 2.2
-        arrow = FancyArrowPatch(pos[i], pos[j], arrowstyle="-|>", mutation_scale=16, lw=lw, color=color, ls=style,
-                                connectionstyle=f"arc3,rad={rad[(j, i)]}", shrinkA=16, shrinkB=16)
-        ax.add_patch(arrow)
-        (x0, y0), (x1, y1) = pos[i], pos[j]
-        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        ax.add_patch(FancyArrowPatch(pos[src], pos[dst], arrowstyle="-|>", mutation_scale=16, lw=lw, color=color,
+                                     ls=style, connectionstyle=f"arc3,rad={rad}", shrinkA=16, shrinkB=16))
+        if op == "concat":
+            continue
+        (x0, y0), (x1, y1) = pos[src], pos[dst]
         # the middle of an arc3 Bezier curve lies half-way to its control point
-        dx, dy = x1 - x0, y1 - y0
-        mx, my = mx + rad[(j, i)] * dy * 0.5, my - rad[(j, i)] * dx * 0.5
-        ax.text(mx, my, op, ha="center", va="center", fontsize=8, color=color,
+        mx, my = (x0 + x1) / 2 + rad * (y1 - y0) * 0.5, (y0 + y1) / 2 - rad * (x1 - x0) * 0.5
+        ax.text(mx, my, op, ha="center", va="center", fontsize=7, color=color,
                 bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": color, "lw": 0.6})
-    for n, (x, y) in pos.items():
+    for name, (x, y) in pos.items():
         ax.scatter([x], [y], s=700, color="#f4f4f4", edgecolors="k", zorder=3)
-        ax.text(x, y, {0: "in", 3: "out"}.get(n, str(n)), ha="center", va="center", fontsize=10, zorder=4)
-    ax.set_xlim(-0.5, 3.5)
-    ax.set_ylim(-1.5, 1.7)
+        ax.text(x, y, name, ha="center", va="center", fontsize=8 if len(name) > 3 else 10, zorder=4)
+    ax.set_xlim(-0.5, n - 0.5)
+    extra = 0.35 * max(0, n - 4)  # long arcs of wider cells bend further out
+    ax.set_ylim(-1.5 - extra, 1.7 + extra)
     ax.set_aspect("equal")  # arc3 bends in display space: equal scales keep the labels on their arcs
 
 
-def draw_architecture(space_name: str, arch: Any, path: str | Path, title: str = "") -> Path:
-    """Draw ``arch``: the NB201 cell as a DAG (node 0 = input, node 3 = output, ``none`` edges
-    dotted); any other space as its labelled choices in order."""
+def draw_architecture(space: Any, arch: Any, path: str | Path, title: str = "") -> Path:
+    """Draw ``arch``: the cell(s) of any cell space as DAGs (the space's ``cell_graphs``; ``none``
+    edges dotted), any other space as its labelled choices in order. ``space`` is a space or its name."""
+    if isinstance(space, str):
+        from nasforge.spaces import get_space
+
+        space = get_space(space)
     plt = pyplot()
     out = Path(path)
-    if space_name == "nb201":
-        fig, ax = plt.subplots(figsize=(7.5, 4.2))
-        _draw_nb201(arch, ax)
+    graphs = space.cell_graphs(arch)
+    if graphs:
+        width = max(len(g.nodes) for g in graphs.values())
+        fig, axes = plt.subplots(len(graphs), 1, figsize=(max(7.5, 1.9 * width), 4.2 * len(graphs)), squeeze=False)
+        for ax, (cell, graph) in zip(axes[:, 0], graphs.items()):
+            _draw_cell(graph, ax)
+            if len(graphs) > 1:
+                ax.set_title(f"{cell} cell", fontsize=9)
+            ax.axis("off")
+        ax = axes[0, 0]
     else:
         items = [(k, arch[k]) for k in arch]
         fig, ax = plt.subplots(figsize=(7.5, max(2.0, 0.32 * len(items) + 0.8)))
@@ -243,9 +300,9 @@ def draw_architecture(space_name: str, arch: Any, path: str | Path, title: str =
                     bbox={"boxstyle": "round,pad=0.25", "fc": "#eef3fa", "ec": "#4c72b0", "lw": 0.6})
         ax.set_xlim(0, 1)
         ax.set_ylim(0.3, len(items) + 0.7)
-    ax.axis("off")
+        ax.axis("off")
     if title:
-        ax.set_title(title, fontsize=9)
+        fig.suptitle(title, fontsize=9)
     save_figure(fig, out, dpi=100)
     return out
 
@@ -308,7 +365,7 @@ def write_report(store: Store, name: str, out_dir: str | Path) -> Path:
     figures.append(("distribution.png", "Distribution of accuracies",
                     f"Histogram of {' and '.join(dist)} over the successful trials."))
     if best is not None:
-        draw_architecture(spec["space"]["name"], exp.space.parse(best.arch), out / "best_cell.png",
+        draw_architecture(exp.space, exp.space.parse(best.arch), out / "best_cell.png",
                           title=best.arch if len(best.arch) < 110 else "")
         figures.append(("best_cell.png", "Best architecture",
                         f"Trial {best.number}: {best.arch}"))
@@ -319,6 +376,10 @@ def write_report(store: Store, name: str, out_dir: str | Path) -> Path:
                         f"Per-epoch training loss and accuracy of the {len(curve_trials)} best trials by "
                         f"{obj.metric}; squares: validation accuracy where it was measured. "
                         "`nasforge trials NAME --trial N` prints a trial's curve and log."))
+    if _plot_arch_weights(records, out / "arch_weights.png"):
+        figures.append(("arch_weights.png", "Architecture weights per epoch",
+                        "For each edge, the one-shot method's weight (or controller probability) of each "
+                        "operation after every epoch."))
     if len(objectives) > 1:
         _plot_pareto(records, objectives, summary.pareto, out / "pareto.png")
         figures.append(("pareto.png", "Pareto front",

@@ -148,19 +148,6 @@ def search(space: str, strategy: str, benchmark: str | None, dataset: str | None
            precision: str | None, gpus_per_trial: float | None, as_json: bool, **execution: Any) -> None:
     """Run a new search and store every trial."""
     from nasforge import api
-    from nasforge.cli import oneshot
-
-    if oneshot.check_strategy(strategy):  # a one-shot method trains a supernet instead of the ask/tell loop
-        return oneshot.run_search(
-            space=space, strategy=strategy, dataset=dataset, epochs=epochs, seed=seed, storage=storage, name=name,
-            params=_params(params), batch_size=batch_size, lr=lr, threads=threads, max_train=max_train,
-            channels=channels, cells=cells, wall_seconds=wall_seconds, data_root=data_root, as_json=as_json,
-            device=device,
-            unsupported={"gpus_per_trial": gpus_per_trial, "precision": precision, "benchmark": benchmark, "trials": trials, "budget_seconds": budget_seconds,
-                         "benchmark_file": benchmark_file, "signal": signal, "report": report,
-                         "objectives": objectives, "optimizer": optimizer, "augment": augment,
-                         "max_params": max_params, "max_flops": max_flops, "max_latency_ms": max_latency_ms,
-                         "target": target})
 
     train = _training_settings(epochs, batch_size, lr, optimizer, threads, max_train, channels, cells, augment,
                                device, precision)
@@ -197,10 +184,6 @@ def resume(name: str, storage: str, trials: int | None, budget_seconds: float | 
            **execution: Any) -> None:
     """Continue a stored search: replays its history, reruns interrupted trials, goes on."""
     from nasforge import api
-    from nasforge.cli import oneshot
-
-    if oneshot.resume_run(storage, name, as_json):  # a one-shot run folder next to the store
-        return
 
     summary = api.resume(name, storage=storage, progress=RichProgress(f"resume {name}"),
                          executor=cli_executor(None, **execution),
@@ -410,19 +393,24 @@ def compare(space: str | None, benchmark: str, strategies: str, seeds: int, tria
 
 
 @cli.command(name="list")
-@click.argument("what", type=click.Choice(["spaces", "strategies", "one-shot", "datasets", "benchmarks"]),
-                required=False)
+@click.argument("what", type=click.Choice(["spaces", "strategies", "one-shot", "supernets", "evaluators", "executors",
+                                           "datasets", "benchmarks"]), required=False)
 @handle_errors
 def list_cmd(what: str | None) -> None:
-    """List registered spaces, strategies (black-box and one-shot), datasets and benchmarks."""
+    """List registered spaces, strategies (black-box and one-shot), supernets, evaluator kinds, executors,
+    datasets and benchmarks."""
     from nasforge.api import BENCHMARKS
     from nasforge.data.datasets import DATASETS
     from nasforge.oneshot import ONESHOT
     from nasforge.spaces import SPACES
     from nasforge.strategies import STRATEGIES
 
-    regs = {"spaces": SPACES, "strategies": STRATEGIES, "one-shot": ONESHOT, "datasets": DATASETS,
-            "benchmarks": BENCHMARKS}
+    from nasforge.evaluators.kinds import EVALUATOR_KINDS
+    from nasforge.executors import EXECUTORS
+    from nasforge.oneshot.supernet import SUPERNETS
+
+    regs = {"spaces": SPACES, "strategies": STRATEGIES, "one-shot": ONESHOT, "supernets": SUPERNETS,
+            "evaluators": EVALUATOR_KINDS, "executors": EXECUTORS, "datasets": DATASETS, "benchmarks": BENCHMARKS}
     for key, reg in regs.items():
         if what and key != what:
             continue

@@ -24,7 +24,7 @@ def execution_options(fn: Any) -> Any:
     """Add the options that choose where trials run (they arrive as keyword arguments)."""
     for opt in reversed([
         click.option("--workers", type=int, help="Trials evaluated at once (default 1; process: one per core)."),
-        click.option("--executor", type=click.Choice(["inline", "process", "ray"]),
+        click.option("--executor", type=click.Choice(["inline", "thread", "process", "ray"]),
                      help="inline (this process), process (local worker pool) or ray. Default: process when "
                           "--workers > 1 or --trial-timeout is set, else inline."),
         click.option("--address", help="Ray cluster address (default: start a local Ray)."),

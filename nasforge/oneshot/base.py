@@ -22,13 +22,14 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
 import os
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -161,7 +162,9 @@ class OneShotMethod:
         checkpoint_dir: folder for ``checkpoint.pt``, ``history.json`` and ``result.json``; a
             search started on a folder holding a checkpoint with the same settings resumes it.
         progress: called after each epoch as ``progress(epoch, epochs, info)``.
-        **hparams: method hyperparameters (see each method's docstring); unknown names are errors.
+
+    Subclasses take their hyperparameters as explicit keyword arguments of their constructor
+    (stored unchanged as attributes of the same name), like the black-box strategies.
 
     After :meth:`search`: ``arch_``, ``history_`` (one entry per epoch), ``seconds_``,
     ``peak_rss_mb_``, ``supernet_``, ``resumed_from_`` (epochs found in the checkpoint).
@@ -170,30 +173,52 @@ class OneShotMethod:
         >>> from nasforge.oneshot import ONESHOT
         >>> from nasforge.spaces import get_space
         >>> m = ONESHOT.get("spos")(get_space("nb201"), OneShotConfig(channels=4))
-        >>> m.hparams["population"]
-        20
+        >>> m.hparams["evals"]
+        100
     """
 
     name = "oneshot"
-    defaults: ClassVar[dict[str, Any]] = {}
     track_running_stats = False  # single-path methods track BN statistics (and recalibrate them)
+    _BASE_ARGS: ClassVar[tuple[str, ...]] = ("self", "space", "config", "checkpoint_dir", "progress")
 
     def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
-                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
-                 **hparams: Any) -> None:
-        unknown = sorted(set(hparams) - set(self.defaults))
-        if unknown:
-            raise InvalidConfigError(
-                f"unknown hyperparameter(s) {unknown} for one-shot method '{self.name}'; "
-                f"valid: {', '.join(sorted(self.defaults)) or 'none'}"
-            )
+                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None) -> None:
         self.space = space
         self.config = config or OneShotConfig()
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.progress = progress
-        self.hparams: dict[str, Any] = {**self.defaults, **hparams}
+
+    @classmethod
+    def hparam_names(cls) -> list[str]:
+        """The method's hyperparameters: the keyword arguments of its constructor."""
+        return [p for p in inspect.signature(cls.__init__).parameters if p not in cls._BASE_ARGS]
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        """The hyperparameters this method was built with (for checkpoints and the store)."""
+        return {k: getattr(self, k) for k in self.hparam_names()}
+
+    @classmethod
+    def check_hparams(cls, hparams: Mapping[str, Any]) -> None:
+        """Raise :class:`InvalidConfigError` naming any hyperparameter this method does not have."""
+        unknown = sorted(set(hparams) - set(cls.hparam_names()))
+        if unknown:
+            raise InvalidConfigError(
+                f"unknown hyperparameter(s) {unknown} for one-shot method '{cls.name}'; "
+                f"valid: {', '.join(cls.hparam_names()) or 'none'}"
+            )
 
     # ----------------------------------------------------------------- hooks for subclasses
+    def current_arch(self) -> Architecture:
+        """The architecture the method points to now (after an epoch): argmax of the weights by default."""
+        assert self.net is not None
+        return self.net.derive()
+
+    def arch_weights(self) -> dict[str, dict[str, float]] | None:
+        """``{edge_label: {op_name: probability}}`` now, or None for a method without such weights."""
+        assert self.net is not None
+        return self.net.arch_weights()
+
     def _setup(self, net: SuperNet, epochs: int) -> None:
         """Create optimizers / controllers (called once, before a checkpoint is loaded)."""
 
@@ -211,13 +236,15 @@ class OneShotMethod:
     def _snapshot(self) -> dict[str, Any]:
         """What the history keeps after each epoch (architecture weights by default)."""
         assert self.net is not None
-        return {"alphas": self.net.alpha_probs(), "derived": self.space.to_string(self.net.derive())}
+        return {"alphas": self.net.alpha_probs(), "derived": self.space.to_string(self.current_arch()),
+                "arch_weights": self.arch_weights()}
 
     def _result(self, train: Data, val: Data, rng: np.random.Generator) -> Architecture:  # pragma: no cover
         raise NotImplementedError
 
     # ----------------------------------------------------------------- shared machinery
     net: SuperNet | None = None
+    data_: tuple[Data, Data] | None = None
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a checkpoint must match to be resumed."""
@@ -291,6 +318,7 @@ class OneShotMethod:
         train_data = (train_data[0].to(device), train_data[1].to(device))
         val_data = (val_data[0].to(device), val_data[1].to(device))
         t0 = time.perf_counter()
+        self.data_ = (train_data, val_data)
         torch.manual_seed(c.seed)
         self.net = build_supernet(self.space, channels=c.channels, cells=c.cells,
                                   num_classes=int(max(int(y_tr.max()), int(val_data[1].max())) + 1),
@@ -326,6 +354,7 @@ class OneShotMethod:
                 stopped = True
                 break
         arch = self._result(train_data, val_data, np.random.default_rng([c.seed, 10**6]))
+        arch, self.check_ = self._check_parametric(arch, train_data, val_data)
         self.arch_ = arch
         self.seconds_ = prior_seconds + time.perf_counter() - t0
         self.peak_rss_mb_ = peak_rss_mb()
@@ -335,6 +364,49 @@ class OneShotMethod:
                                              "seconds": self.seconds_, "peak_rss_mb": self.peak_rss_mb_,
                                              "epochs": len(self.history_), **self.fingerprint()})
         return arch
+
+    def _check_parametric(self, arch: Architecture, train: Data, val: Data) -> tuple[Architecture, dict[str, Any]]:
+        """The documented fallback for a cell without a parametric operation on its input-output path.
+
+        When the method's answer has no weights between input and output (the space says so with
+        ``has_parametric_path``), its one-step neighbours that do have such a path are scored by
+        the supernet like the answer (single path, BN recalibrated, the same validation images).
+        If the best of them is within the noise of the answer -- two standard errors of the
+        difference of two accuracies on ``n`` validation images, ``2 * sqrt(2 p (1 - p) / n)`` --
+        the supernet cannot tell them apart and that neighbour is returned; the method says so in
+        ``check_`` (and in the log). Otherwise the parameter-free answer stands, with a warning.
+        """
+        if self.space.has_parametric_path(arch) is not False:
+            return arch, {}
+        alts = [a for a in self.space.neighbors(arch) if self.space.has_parametric_path(a)]
+        if not alts:
+            return arch, {"warning": "the answer has no parametric operation on its input-output path"}
+        scores = self.estimate([arch, *alts], train, val, recal_batches=int(getattr(self, "recal_batches", 4)))
+        n = max(1, min(len(val[0]), self.config.eval_samples))
+        p = min(max(scores[0] / 100.0, 1.0 / n), 1.0 - 1.0 / n)
+        margin = 100.0 * 2.0 * math.sqrt(2.0 * p * (1.0 - p) / n)
+        k = max(range(len(alts)), key=lambda i: (scores[i + 1], alts[i].key))
+        info: dict[str, Any] = {
+            "parameter_free_answer": self.space.to_string(arch), "parameter_free_val_acc": round(scores[0], 3),
+            "best_parametric_neighbour": self.space.to_string(alts[k]),
+            "best_parametric_val_acc": round(scores[k + 1], 3), "noise_margin": round(margin, 3),
+        }
+        if scores[k + 1] >= scores[0] - margin:
+            how = ("scores the best parametric neighbour at least as high" if scores[k + 1] >= scores[0] else
+                   f"cannot tell them apart within the noise of {n} validation images (+-{margin:.1f})")
+            info["fallback"] = (f"the answer has no parametric operation on its input-output path; the supernet "
+                                f"{how} ({scores[k + 1]:.1f}% vs {scores[0]:.1f}%): returned the parametric "
+                                f"neighbour")
+            log.warning("%s: %s", self.name, info["fallback"])
+            return alts[k], info
+        info["warning"] = (f"the supernet prefers a cell without a parametric operation by more than the noise "
+                           f"({scores[0]:.1f}% vs {scores[k + 1]:.1f}%, margin {margin:.1f})")
+        log.warning("%s: %s", self.name, info["warning"])
+        return arch, info
+
+    def result_info(self) -> dict[str, Any]:
+        """What the method says about its final answer: the parametric-path check (see ``_check_parametric``)."""
+        return {"selection_check": self.check_} if getattr(self, "check_", None) else {}
 
     # ----------------------------------------------------------------- checkpoints
     def _write_json(self, name: str, data: Any) -> None:

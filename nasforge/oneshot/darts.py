@@ -25,7 +25,8 @@ the default warm-up (half of the epochs train only the weights on uniformly draw
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+import os
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,8 +34,9 @@ import torch.nn.functional as F
 
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError
-from nasforge.oneshot.base import Data, OneShotMethod, _batches
+from nasforge.oneshot.base import Data, OneShotConfig, OneShotMethod, Progress, _batches
 from nasforge.oneshot.supernet import SuperNet
+from nasforge.spaces.base import SearchSpace
 
 __all__ = ["DARTS", "DARTS2", "GDAS", "darts_unrolled_arch_grads", "warmup_epochs"]
 
@@ -103,7 +105,12 @@ class DARTS(OneShotMethod):
 
     name = "darts"
     second_order = False
-    defaults: ClassVar[dict[str, Any]] = {"warmup_epochs": 0}
+
+    def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
+                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
+                 warmup_epochs: int | float | None = 0) -> None:
+        super().__init__(space, config, checkpoint_dir=checkpoint_dir, progress=progress)
+        self.warmup_epochs = warmup_epochs
 
     def _setup(self, net: SuperNet, epochs: int) -> None:
         c = self.config
@@ -119,7 +126,7 @@ class DARTS(OneShotMethod):
 
     def _warmup(self, epochs: int) -> int:
         """Epochs that train only the weights (alphas stay at their near-uniform start)."""
-        return warmup_epochs(self.hparams.get("warmup_epochs", 0), epochs)
+        return warmup_epochs(self.warmup_epochs, epochs)
 
     def _mode(self, epoch: int, epochs: int, gen: torch.Generator) -> None:
         assert self.net is not None
@@ -201,7 +208,15 @@ class GDAS(DARTS):
     """
 
     name = "gdas"
-    defaults: ClassVar[dict[str, Any]] = {"tau_max": 10.0, "tau_min": 0.1, "warmup_epochs": None}
+
+    def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
+                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
+                 tau_max: float = 10.0, tau_min: float = 0.1, warmup_epochs: int | float | None = None) -> None:
+        super().__init__(space, config, checkpoint_dir=checkpoint_dir, progress=progress, warmup_epochs=warmup_epochs)
+        if not 0 < tau_min <= tau_max:
+            raise InvalidConfigError(f"0 < tau_min <= tau_max must hold, but got (tau_min={tau_min}, tau_max={tau_max})")
+        self.tau_max = tau_max
+        self.tau_min = tau_min
 
     def tau(self, epoch: int, epochs: int) -> float:
         """Gumbel temperature of ``epoch``: ``tau_max`` until the first search epoch, then linear to ``tau_min``."""

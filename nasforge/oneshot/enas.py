@@ -5,7 +5,8 @@ pair of a DARTS node, ...). Each epoch alternates (1) training the shared supern
 training split, one controller-sampled path per minibatch, and (2) REINFORCE updates of the
 controller with the sampled path's validation-batch accuracy as reward, a moving-average baseline
 and an entropy bonus. The result is the best of ``candidates`` controller samples, scored by the
-supernet on the validation split with recalibrated batch norm.
+supernet on the validation split with recalibrated batch norm: the ordinary ask/tell loop with a
+strategy that proposes controller samples (:class:`ControllerSampler`), told by the supernet.
 
 Warm-up: for the first ``warmup_epochs`` (default: half of the epochs) the shared weights are
 trained on uniformly drawn paths and the controller is not updated, as ENAS-style implementations
@@ -15,18 +16,20 @@ controller learns to prefer cells without parameters (measured in BENCHMARKS.md)
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import os
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from nasforge.arch import Architecture
-from nasforge.oneshot.base import Data, OneShotMethod, _batches
+from nasforge.oneshot.base import Data, OneShotConfig, OneShotMethod, Progress, _batches
 from nasforge.oneshot.darts import warmup_epochs
 from nasforge.spaces.base import SearchSpace
+from nasforge.strategies.base import Strategy
 
-__all__ = ["ENAS", "Controller"]
+__all__ = ["ENAS", "Controller", "ControllerSampler"]
 
 
 class Controller(nn.Module):
@@ -70,6 +73,22 @@ class Controller(nn.Module):
             x = emb(torch.tensor([k]))
         return self.space.validate(choices), logp, ent
 
+    @torch.no_grad()
+    def greedy(self) -> tuple[Architecture, dict[str, dict[str, float]]]:
+        """The most likely choice at each step, and the choice probabilities along that path."""
+        x = self.start
+        h = c = torch.zeros(1, self.hidden)
+        choices: dict[str, Any] = {}
+        probs_out: dict[str, dict[str, float]] = {}
+        for d, vals, emb, head in zip(self.space.dimensions, self.values, self.embed, self.heads):
+            h, c = self.lstm(x, (h, c))
+            probs = (self.tanh_constant * torch.tanh(head(h))[0]).softmax(-1)
+            k = int(probs.argmax())
+            choices[d.label] = vals[k]
+            probs_out[d.label] = {str(v): round(float(p), 5) for v, p in zip(vals, probs)}
+            x = emb(torch.tensor([k]))
+        return self.space.validate(choices), probs_out
+
 
 class ENAS(OneShotMethod):
     """Shared weights trained on controller-sampled paths; the controller learns by REINFORCE.
@@ -87,9 +106,19 @@ class ENAS(OneShotMethod):
 
     name = "enas"
     track_running_stats = True
-    defaults: ClassVar[dict[str, Any]] = {"controller_lr": 0.005, "controller_steps": 20, "entropy_weight": 1e-3,
-                                "baseline_decay": 0.9, "candidates": 100, "recal_batches": 4,
-                                          "warmup_epochs": None}
+    def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
+                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
+                 controller_lr: float = 0.005, controller_steps: int = 20, entropy_weight: float = 1e-3,
+                 baseline_decay: float = 0.9, candidates: int = 100, recal_batches: int = 4,
+                 warmup_epochs: int | float | None = None) -> None:
+        super().__init__(space, config, checkpoint_dir=checkpoint_dir, progress=progress)
+        self.controller_lr = controller_lr
+        self.controller_steps = controller_steps
+        self.entropy_weight = entropy_weight
+        self.baseline_decay = baseline_decay
+        self.candidates = candidates
+        self.recal_batches = recal_batches
+        self.warmup_epochs = warmup_epochs
 
     def _setup(self, net: Any, epochs: int) -> None:
         self.w_opt = self._weight_optimizer(net)
@@ -111,7 +140,16 @@ class ENAS(OneShotMethod):
         # A controller sample with a fixed seed (and the policy entropy) stands in for architecture weights.
         with torch.no_grad():
             arch, _, ent = self.controller.sample(torch.Generator().manual_seed(0))
-        return {"sample": self.space.to_string(arch), "policy_entropy": float(ent)}
+        return {"sample": self.space.to_string(arch), "policy_entropy": float(ent),
+                "derived": self.space.to_string(self.current_arch()), "arch_weights": self.arch_weights()}
+
+    def current_arch(self) -> Architecture:
+        """The controller's most likely architecture (argmax at each decision)."""
+        return self.controller.greedy()[0]
+
+    def arch_weights(self) -> dict[str, dict[str, float]]:
+        """The controller's choice probabilities along its most likely path (a policy summary)."""
+        return self.controller.greedy()[1]
 
     def _train_epoch(self, epoch: int, epochs: int, train: Data, val: Data, gen: torch.Generator,
                      rng: np.random.Generator) -> dict[str, float]:
@@ -148,9 +186,29 @@ class ENAS(OneShotMethod):
         return {"train_loss": w_loss / len(idx), "reward": float(np.mean(rewards)) if rewards else float("nan")}
 
     def _result(self, train: Data, val: Data, rng: np.random.Generator) -> Architecture:
+        from nasforge.oneshot.evaluator import search_supernet
+
+        sampler = ControllerSampler(self.space, self.controller, seed=int(rng.integers(2**31)))
+        best, scores = search_supernet(self, sampler, int(self.candidates), recal_batches=int(self.recal_batches))
+        self.scores_ = {self.space.to_string(a): s for a, s in scores.items()}
+        return best
+
+
+class ControllerSampler(Strategy):
+    """An ask/tell strategy that proposes samples of a trained ENAS controller (it learns nothing).
+
+    ENAS's final phase: ``candidates`` controller samples, each told its supernet score by
+    :class:`~nasforge.oneshot.evaluator.SupernetEvaluator`. The k-th ask draws from a generator
+    seeded by ``(seed, k)``, so replaying a history reproduces it, as for every strategy.
+    """
+
+    name = "enas-controller"
+
+    def __init__(self, space: SearchSpace, controller: Controller, *, seed: int = 0) -> None:
+        super().__init__(space, seed=seed)
+        self.controller = controller
+
+    def _ask(self, n: int, rng: np.random.Generator) -> list[Any]:
         gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
         with torch.no_grad():
-            cands = list(dict.fromkeys(self.controller.sample(gen)[0] for _ in range(int(self.hparams["candidates"]))))
-        scores = self.estimate(cands, train, val, recal_batches=int(self.hparams["recal_batches"]))
-        self.scores_ = {self.space.to_string(a): s for a, s in zip(cands, scores)}
-        return max(zip(scores, cands), key=lambda t: (t[0], t[1].key))[1]
+            return [self.controller.sample(gen)[0] for _ in range(n)]

@@ -25,15 +25,17 @@ supernet training per edge, the paper's 5 tuning epochs per edge after 100 searc
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import os
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from nasforge.arch import Architecture
-from nasforge.oneshot.base import Data, _batches
+from nasforge.oneshot.base import Data, OneShotConfig, Progress, _batches
 from nasforge.oneshot.darts import DARTS
+from nasforge.spaces.base import SearchSpace
 from nasforge.spaces.darts import DARTS_NODES, DartsSpace, darts_edges
 from nasforge.spaces.nb201 import NB201_OPERATIONS
 
@@ -55,8 +57,15 @@ class DARTSPT(DARTS):
     """
 
     name = "darts-pt"
-    defaults: ClassVar[dict[str, Any]] = {"fix_alpha": True, "tune_steps": 20, "tune_lr_ratio": 0.1,
-                                          "warmup_epochs": 0}
+
+    def __init__(self, space: SearchSpace, config: OneShotConfig | None = None, *,
+                 checkpoint_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
+                 fix_alpha: bool = True, tune_steps: int = 20, tune_lr_ratio: float = 0.1,
+                 warmup_epochs: int | float | None = 0) -> None:
+        super().__init__(space, config, checkpoint_dir=checkpoint_dir, progress=progress, warmup_epochs=warmup_epochs)
+        self.fix_alpha = fix_alpha
+        self.tune_steps = tune_steps
+        self.tune_lr_ratio = tune_lr_ratio
 
     def _warmup(self, epochs: int) -> int:
         # fix alpha: every epoch is a weights-only epoch on the uniform mixture.

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -32,16 +33,18 @@ from torch import nn
 
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidConfigError
+from nasforge.registry import Registry
 from nasforge.spaces.base import SearchSpace
 from nasforge.spaces.darts import CELL_TYPES, DARTS_NODES, DartsSpace, darts_edges
 from nasforge.spaces.darts_ops import DARTS_OPERATIONS, darts_op, darts_skeleton, preprocess
-from nasforge.spaces.nb201 import NB201_EDGES, NB201_OPERATIONS, NB201Space
+from nasforge.spaces.nb201 import NB201_EDGES, NB201_OPERATIONS
 from nasforge.spaces.ops import nb201_op, nb201_skeleton
 
 __all__ = [
     "DartsSuperNet",
     "MixedOp",
     "NB201SuperNet",
+    "SUPERNETS",
     "SuperNet",
     "build_supernet",
     "gumbel_hard_weights",
@@ -158,6 +161,28 @@ class SuperNet(nn.Module):
         """Softmax of each edge's architecture weights (for the history)."""
         return {t: self.alphas[t].detach().softmax(dim=-1).tolist() for t in self.cell_types}
 
+    def edge_labels(self, cell_type: str) -> list[str]:
+        """One readable label per supernet edge of ``cell_type`` (``"node<-input"``)."""
+        return [f"{j}<-{i}" for j, i in self.edge_pairs()]
+
+    def edge_pairs(self) -> list[tuple[int, int]]:  # pragma: no cover - abstract
+        """The ``(node, input)`` pair of each edge of one cell."""
+        raise NotImplementedError
+
+    def arch_weights(self) -> dict[str, dict[str, float]]:
+        """``{edge_label: {op_name: probability}}`` over every cell type (contract C3 of the store).
+
+        With one cell type the labels are the edges' (``"1<-0"``); otherwise they are prefixed by
+        the cell type (``"normal 2<-0"``).
+        """
+        out: dict[str, dict[str, float]] = {}
+        probs = self.alpha_probs()
+        for t in self.cell_types:
+            prefix = "" if len(self.cell_types) == 1 else f"{t} "
+            for label, row in zip(self.edge_labels(t), probs[t]):
+                out[prefix + label] = {op: round(float(p), 5) for op, p in zip(self.op_names, row)}
+        return out
+
     # ----------------------------------------------------------------- modes
     def use_softmax(self) -> None:
         """DARTS: every edge mixes all of its operations by softmax(alpha of that edge)."""
@@ -249,6 +274,9 @@ class NB201SuperNet(SuperNet):
         x = self.lastact(x)
         return self.classifier(torch.flatten(self.pool(x), 1))
 
+    def edge_pairs(self) -> list[tuple[int, int]]:
+        return list(NB201_EDGES)
+
     def path_of(self, arch: Architecture) -> dict[str, list[int]]:
         return {"normal": [NB201_OPERATIONS.index(str(arch[label])) for label in self._labels]}
 
@@ -307,6 +335,9 @@ class DartsSuperNet(SuperNet):
             s0, s1 = s1, cell(s0, s1, plans["reduce" if cell.reduction else "normal"])
         return self.classifier(torch.flatten(self.pool(s1), 1))
 
+    def edge_pairs(self) -> list[tuple[int, int]]:
+        return darts_edges()
+
     def path_of(self, arch: Architecture) -> dict[str, list[int]]:
         assert isinstance(self.space, DartsSpace)
         geno = self.space.genotype(arch)
@@ -342,11 +373,36 @@ def derive_darts_genotype(space: DartsSpace, alphas: dict[str, torch.Tensor]) ->
     return space.from_genotype(geno)
 
 
+SupernetFactory = Callable[..., SuperNet]
+
+SUPERNETS: Registry[SupernetFactory] = Registry("supernet space")
+
+
+@SUPERNETS.register("nb201", "NAS-Bench-201 cell supernet: C channels, N cells per stage")
+def nb201_supernet(space: SearchSpace, *, channels: int, cells: int, num_classes: int, in_channels: int,
+                   track_running_stats: bool = False) -> SuperNet:
+    """The NB201 supernet of ``space`` (``cells`` cells per stage)."""
+    return NB201SuperNet(space, channels, cells, num_classes, in_channels, track_running_stats)
+
+
+@SUPERNETS.register("darts", "DARTS cell supernet: normal + reduction cells, 3*cells+2 layers")
+def darts_supernet(space: SearchSpace, *, channels: int, cells: int, num_classes: int, in_channels: int,
+                   track_running_stats: bool = False) -> SuperNet:
+    """The DARTS supernet of ``space`` (``3 * cells + 2`` layers)."""
+    return DartsSuperNet(space, channels, 3 * cells + 2, num_classes, in_channels, track_running_stats)
+
+
 def build_supernet(space: SearchSpace, *, channels: int, cells: int, num_classes: int, in_channels: int,
                    track_running_stats: bool = False) -> SuperNet:
-    """The supernet of a cell space: ``nb201`` (``cells`` per stage) or ``darts`` (``3*cells+2`` layers)."""
-    if isinstance(space, NB201Space):
-        return NB201SuperNet(space, channels, cells, num_classes, in_channels, track_running_stats)
-    if isinstance(space, DartsSpace):
-        return DartsSuperNet(space, channels, 3 * cells + 2, num_classes, in_channels, track_running_stats)
-    raise InvalidConfigError(f"one-shot methods support the spaces nb201 and darts, not '{space.name}'")
+    """The supernet registered for ``space.name`` in :data:`SUPERNETS` (an unknown space lists the valid ones).
+
+    A space registers its supernet with ``@SUPERNETS.register(space_name)`` on a factory taking
+    ``(space, *, channels, cells, num_classes, in_channels, track_running_stats)``.
+    """
+    if space.name not in SUPERNETS:
+        raise InvalidConfigError(
+            f"one-shot methods need a supernet for the space; '{space.name}' has none. "
+            f"Spaces with a supernet: {', '.join(SUPERNETS.names())}"
+        )
+    return SUPERNETS.get(space.name)(space, channels=channels, cells=cells, num_classes=num_classes,
+                                     in_channels=in_channels, track_running_stats=track_running_stats)

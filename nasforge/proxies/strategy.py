@@ -84,6 +84,12 @@ class ZeroCostWarmStart(Strategy):
 
     name = "zc"
 
+    @classmethod
+    def supports(cls, space: SearchSpace) -> bool:
+        """Image networks built at the default ``input_shape`` (3, 8, 8): cell and chain CNN spaces
+        (``auto_cnn`` fixes its input size, ``mlp`` takes tables)."""
+        return space.name not in ("mlp", "auto_cnn")
+
     def __init__(self, space: SearchSpace, *, seed: int = 0, inner: str = "tpe",
                  inner_params: Mapping[str, Any] | None = None, proxy: str = "synflow", pool_size: int = 100,
                  n_warm: int = 10, build: Mapping[str, Any] | None = None,

@@ -19,7 +19,24 @@ import numpy as np
 from nasforge.arch import Architecture, Value
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError
 
-__all__ = ["Choice", "Dimension", "InputChoice", "SearchSpace"]
+__all__ = ["CellGraph", "Choice", "Dimension", "InputChoice", "SearchSpace"]
+
+
+@dataclass(frozen=True)
+class CellGraph:
+    """A cell as a DAG, for drawings: ``nodes`` in topological order (the first ``inputs`` are the
+    cell's inputs, the last is its output) and ``edges`` as ``(from, to, operation)``; an edge whose
+    operation is ``none`` is drawn dotted, ``concat`` marks a parameter-free merge into the output.
+
+    Example:
+        >>> g = CellGraph(("in", "1", "out"), (("in", "1", "conv"), ("1", "out", "skip")))
+        >>> g.inputs
+        1
+    """
+
+    nodes: tuple[str, ...]
+    edges: tuple[tuple[str, str, str], ...]
+    inputs: int = 1
 
 
 @dataclass(frozen=True)
@@ -188,6 +205,58 @@ class SearchSpace:
         """Number of distinct architectures (exact for spaces without ``repeat``; an upper bound otherwise)."""
         return math.prod(int(s) for s in self._sizes)
 
+    # ----------------------------------------------------------------- the public space contract
+    def is_active(self, label: str, values: Mapping[str, Value]) -> bool:
+        """Whether dimension ``label`` takes part in an architecture whose earlier choices are ``values``.
+
+        A conditional dimension (``requires=(switch, k)``) is active only when the integer choice
+        ``switch`` is at least ``k`` (layer 3's width exists only with 3 or more layers).
+
+        Example:
+            >>> from nasforge.spaces import get_space
+            >>> get_space("mlp").is_active("layer.2.width", {"layer.depth": 2})
+            False
+        """
+        d = self.dimension(label)
+        if d.requires is None:
+            return True
+        ref = values.get(d.requires[0])
+        return isinstance(ref, int) and ref >= d.requires[1]
+
+    def complete(self, values: Mapping[str, Value], rng: np.random.Generator | None = None) -> Architecture:
+        """An architecture from ``values``: inactive labels dropped, newly active ones filled
+        (at random with ``rng``, else with their first value). The identity for unconditional spaces."""
+        out: dict[str, Value] = {}
+        for d in self.dimensions:
+            if self._active(d, out):
+                if d.label in values:
+                    out[d.label] = values[d.label]
+                else:
+                    out[d.label] = d.sample(rng) if rng is not None else d.all_values()[0]
+        return Architecture(out)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether some dimension is active only for some values of another (see :meth:`is_active`)."""
+        return self._conditional
+
+    def is_connected(self, arch: Architecture) -> bool:
+        """Whether the network of ``arch`` carries signal from input to output (cell spaces with a
+        ``none`` operation can cut every route; other spaces are always connected)."""
+        return True
+
+    def equivalence_key(self, arch: Architecture) -> str | bytes:
+        """A key equal for architectures that build the same function (de-duplication uses it).
+        Default: the canonical key; cell spaces with a ``path`` encoding use that encoding."""
+        if "path" in self.encoding_names():
+            return np.packbits(self.encode(arch, "path").astype(np.uint8)).tobytes()
+        return arch.key
+
+    def cell_graphs(self, arch: Architecture) -> dict[str, CellGraph] | None:
+        """The cell(s) of ``arch`` as DAGs for drawings, by cell type (None: not a cell space;
+        reports then list the choices)."""
+        return None
+
     def _active(self, d: Dimension, values: Mapping[str, Value]) -> bool:
         if d.requires is None:
             return True
@@ -207,15 +276,7 @@ class SearchSpace:
         return Architecture(values)
 
     def _complete(self, values: dict[str, Value], rng: np.random.Generator | None) -> Architecture:
-        """Drop inactive labels and fill newly active ones (randomly, or with the first value)."""
-        out: dict[str, Value] = {}
-        for d in self.dimensions:
-            if self._active(d, out):
-                if d.label in values:
-                    out[d.label] = values[d.label]
-                else:
-                    out[d.label] = d.sample(rng) if rng is not None else d.all_values()[0]
-        return Architecture(out)
+        return self.complete(values, rng)
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         """Change one active dimension to a different value (chosen uniformly)."""
@@ -313,10 +374,43 @@ class SearchSpace:
             vec.extend(d.encode(arch.get(d.label)))
         return np.asarray(vec, dtype=np.float32)
 
+    def has_parametric_path(self, arch: Architecture) -> bool | None:
+        """Whether the network of ``arch`` has an operation with weights on an input-to-output path
+        (cell spaces answer; None: the space does not say). One-shot methods check their answer with it."""
+        return None
+
     # ----------------------------------------------------------------- networks
     def build(self, arch: Architecture, **cfg: Any) -> Any:
-        """Build a ``torch.nn.Module`` for ``arch``. Spaces without networks raise."""
+        """Build a ``torch.nn.Module`` for ``arch``: ``build(arch, *, input_shape, num_classes, **config)``.
+
+        ``input_shape`` is one sample's shape (``(C, H, W)`` for images, ``(F,)`` for tables) and
+        ``num_classes`` the output width; ``config`` holds the space's size settings (``channels``,
+        ``cells_per_stage``, ...). Spaces normalise the arguments with :meth:`network_kwargs`
+        (``in_channels`` / ``in_features`` are accepted too). Spaces without networks raise.
+        """
         raise InvalidConfigError(f"space '{self.name}' does not build networks")
+
+    def network_kwargs(self, cfg: Mapping[str, Any]) -> dict[str, Any]:
+        """The space's config overridden by ``cfg``, with ``input_shape`` turned into ``in_channels``
+        (images, ``(C, H, W)``; also ``input_size`` = H) or ``in_features`` (tables, ``(F,)``).
+
+        Example:
+            >>> from nasforge.spaces import get_space
+            >>> get_space("nb201").network_kwargs({"input_shape": (1, 8, 8), "num_classes": 10})["in_channels"]
+            1
+        """
+        out = {**self.config, **cfg}
+        shape = out.pop("input_shape", None)
+        if shape is not None:
+            shape = tuple(int(v) for v in shape)
+            if len(shape) == 3:
+                out.setdefault("in_channels", shape[0])
+                out.setdefault("input_size", shape[1])
+            elif len(shape) == 1:
+                out.setdefault("in_features", shape[0])
+            else:
+                raise InvalidConfigError(f"input_shape must be (C, H, W) or (F,), but got {shape}")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description of the space (dimensions and configuration)."""

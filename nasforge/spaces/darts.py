@@ -25,10 +25,11 @@ from typing import Any
 
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError
-from nasforge.spaces.base import Choice, InputChoice, SearchSpace
+from nasforge.spaces.base import CellGraph, Choice, InputChoice, SearchSpace
 
 __all__ = ["DARTS_CELL_OPS", "DARTS_NODES", "DartsSpace", "build_darts_network", "darts_edges"]
 
+PARAMETRIC_OPS = ("sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5")
 # Operations a discretized cell may use (the supernet adds "none").
 DARTS_CELL_OPS: tuple[str, ...] = (
     "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3",
@@ -99,6 +100,22 @@ class DartsSpace(SearchSpace):
                 values[op0], values[op1] = pair[0][0], pair[1][0]
         return self.validate(values)
 
+    def cell_graphs(self, arch: Architecture) -> dict[str, CellGraph]:
+        """Normal and reduction cells: inputs c_{k-2}, c_{k-1}, four nodes, all concatenated into the output."""
+        out: dict[str, CellGraph] = {}
+        for cell, nodes in self.genotype(arch).items():
+            names = ["c_{k-2}", "c_{k-1}"] + [str(k) for k in DARTS_NODES] + ["out"]
+            edges = [(names[i], str(k), op) for k, node in zip(DARTS_NODES, nodes) for op, i in node]
+            edges += [(str(k), "out", "concat") for k in DARTS_NODES]
+            out[cell] = CellGraph(tuple(names), tuple(edges), inputs=2)
+        return out
+
+    def has_parametric_path(self, arch: Architecture) -> bool:
+        """Whether the normal cell (the one repeated most) has a convolution. Every chosen edge of a
+        DARTS cell lies on an input-to-output path: each node takes two earlier nodes and every
+        intermediate node is concatenated into the output."""
+        return any(op in PARAMETRIC_OPS for node in self.genotype(arch)["normal"] for op, _ in node)
+
     def to_string(self, arch: Architecture) -> str:
         g = self.genotype(arch)
         return ";".join(
@@ -139,7 +156,8 @@ class DartsSpace(SearchSpace):
         """The stand-alone DARTS network; ``cfg`` may set ``channels``, ``layers`` (or
         ``cells_per_stage``), ``num_classes`` (10) and ``in_channels`` (3)."""
         arch = self.validate(arch)
-        opts = {**self.config, **cfg}
+        opts = self.network_kwargs(cfg)
+        opts.pop("input_size", None)
         if "cells_per_stage" in opts:
             opts["layers"] = 3 * int(opts.pop("cells_per_stage")) + 2
         return build_darts_network(self.genotype(arch), **opts)

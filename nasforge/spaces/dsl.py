@@ -120,7 +120,7 @@ class PythonSpace(SearchSpace):
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         if self._build is None:
             return super().build(arch, **cfg)
-        return self._build(self.validate(arch), **{**self.config, **cfg})
+        return self._build(self.validate(arch), **self.network_kwargs(cfg))
 
 
 # name -> the space define_space made last under that name, and the one factory registered for it

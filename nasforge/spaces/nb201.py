@@ -20,7 +20,7 @@ import numpy as np
 
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError
-from nasforge.spaces.base import Choice, SearchSpace
+from nasforge.spaces.base import CellGraph, Choice, SearchSpace
 
 __all__ = ["NB201_EDGES", "NB201_OPERATIONS", "NB201Space", "build_nb201_network"]
 
@@ -30,6 +30,7 @@ NB201_EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 
 _LABELS = tuple(f"{j}<-{i}" for j, i in NB201_EDGES)
 _PATH_OPS = tuple(op for op in NB201_OPERATIONS if op != "none")
 # Routes from node 0 to node 3, as lists of edge indices into NB201_EDGES.
+PARAMETRIC_OPS = ("nor_conv_1x1", "nor_conv_3x3")
 _ROUTES: tuple[tuple[int, ...], ...] = ((3,), (0, 4), (1, 5), (0, 2, 5))
 
 
@@ -147,11 +148,30 @@ class NB201Space(SearchSpace):
         ops = [arch[label] for label in _LABELS]
         return any(all(ops[e] != "none" for e in route) for route in _ROUTES)
 
+    def cell_graphs(self, arch: Architecture) -> dict[str, CellGraph]:
+        """The NB201 cell: node 0 is the input, node 3 the output, one edge per label."""
+        names = {0: "in", 1: "1", 2: "2", 3: "out"}
+        return {"cell": CellGraph(tuple(names.values()),
+                                  tuple((names[i], names[j], str(arch[label])) for (j, i), label in zip(NB201_EDGES, _LABELS)))}
+
+    def has_parametric_path(self, arch: Architecture) -> bool:
+        """Whether some input-to-output route avoids ``none`` and passes a convolution.
+
+        Example:
+            >>> sp = NB201Space()
+            >>> sp.has_parametric_path(sp.parse("|skip_connect~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|"))
+            False
+        """
+        ops = [arch[label] for label in _LABELS]
+        return any(all(ops[e] != "none" for e in route) and any(ops[e] in PARAMETRIC_OPS for e in route)
+                   for route in _ROUTES)
+
     def build(self, arch: Architecture, **cfg: Any) -> Any:
-        """The stand-alone NB201 network; ``cfg`` may override ``channels``, ``cells_per_stage``,
-        ``num_classes`` (10) and ``in_channels`` (3)."""
+        """The stand-alone NB201 network; ``cfg`` may set ``input_shape`` (or ``in_channels``, 3),
+        ``num_classes`` (10), ``channels`` and ``cells_per_stage``."""
         arch = self.validate(arch)
-        opts = {**self.config, **cfg}
+        opts = self.network_kwargs(cfg)
+        opts.pop("input_size", None)
         return build_nb201_network(self.to_string(arch), **opts)
 
 

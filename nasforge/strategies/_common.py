@@ -3,9 +3,9 @@
 Two things waste queries on NAS-Bench-201-like cells: asking for an architecture that is
 *equivalent* to one already evaluated (same set of input-to-output paths, i.e. the same path
 encoding: they differ only in edges that never reach the output), and asking for a cell with no
-input-to-output path at all (its accuracy is chance). :class:`Dedup` catches both for any space
-that offers a ``path`` encoding and an ``is_connected`` test, and falls back to plain identity
-otherwise.
+input-to-output path at all (its accuracy is chance). :class:`Dedup` catches both through the public space
+contract: ``SearchSpace.equivalence_key`` (the path encoding where a space has one, else the
+canonical key) and ``SearchSpace.is_connected`` (always True for spaces without ``none``).
 """
 
 from __future__ import annotations
@@ -104,23 +104,19 @@ class Dedup:
 
     def __init__(self, space: SearchSpace, *, skip_disconnected: bool = True) -> None:
         self.space = space
-        self.by_path = "path" in space.encoding_names()
-        self.skip_disconnected = skip_disconnected and hasattr(space, "is_connected")
+        self.skip_disconnected = skip_disconnected
         self.keys: set[bytes | str] = set()
 
     def key(self, arch: Architecture) -> bytes | str:
-        if hasattr(self.space, "equivalence_key"):  # a space that knows its own equivalence (nb101's graph hash)
-            return self.space.equivalence_key(arch)  # type: ignore[attr-defined]
-        if self.by_path:
-            return np.packbits(self.space.encode(arch, "path").astype(np.uint8)).tobytes()
-        return arch.key
+        """The space's equivalence key (see :meth:`~nasforge.spaces.base.SearchSpace.equivalence_key`)."""
+        return self.space.equivalence_key(arch)
 
     def add(self, arch: Architecture) -> None:
         self.keys.add(self.key(arch))
 
     def useless(self, arch: Architecture) -> bool:
         """Disconnected (when skipping those) or equivalent to something already added."""
-        if self.skip_disconnected and not self.space.is_connected(arch):  # type: ignore[attr-defined]
+        if self.skip_disconnected and not self.space.is_connected(arch):
             return True
         return self.key(arch) in self.keys
 

@@ -65,6 +65,12 @@ class Strategy:
         self.n_told = 0
         self.seen: set[Architecture] = set()
 
+    @classmethod
+    def supports(cls, space: SearchSpace) -> bool:
+        """Whether this strategy works on ``space`` with its default settings (the generated
+        contract tests run it on every registered space for which this is True)."""
+        return True
+
     # ------------------------------------------------------------------ public protocol
     def ask(self, n: int = 1) -> list[Asked]:
         """Propose ``n`` architectures (or :class:`Suggestion` s with a fidelity)."""

@@ -275,8 +275,8 @@ class BOHB(_AsyncHyperband):
         for row in self._kde.propose(X, y, rng, self.n_candidates):
             values = {d.label: vals[int(i)] for d, vals, i in zip(self.space.dimensions, self._values, row)}
             arch = Architecture(values)
-            if self.space._conditional:  # drop inactive / fill newly active dimensions
-                arch = self.space._complete(dict(arch), rng)
+            if self.space.conditional:  # drop inactive / fill newly active dimensions
+                arch = self.space.complete(dict(arch), rng)
             if arch not in self.seen and not self.dedup.useless(arch):
                 return arch
         return super()._new_config(rng, bracket)

@@ -117,10 +117,8 @@ class OptunaStrategy(Strategy):
     def _arch_from_params(self, params: Mapping[str, int]) -> Architecture:
         values: dict[str, Value] = {}
         for d in self.space.dimensions:
-            if d.requires is not None:
-                ref = values.get(d.requires[0])
-                if not (isinstance(ref, int) and ref >= d.requires[1]):
-                    continue  # inactive here: sampled, but not part of this architecture
+            if not self.space.is_active(d.label, values):
+                continue  # inactive here: sampled, but not part of this architecture
             values[d.label] = self._values[d.label][int(params[d.label])]
         return Architecture(values)
 

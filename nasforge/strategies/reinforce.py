@@ -68,10 +68,8 @@ class Reinforce(Strategy):
     def _sample(self, rng: np.random.Generator, probs: dict[str, np.ndarray]) -> Architecture:
         values: dict = {}
         for d in self.space.dimensions:
-            if d.requires is not None:  # conditional dimension: active only when its switch allows
-                ref = values.get(d.requires[0])
-                if not (isinstance(ref, int) and ref >= d.requires[1]):
-                    continue
+            if not self.space.is_active(d.label, values):  # conditional dimension, switched off
+                continue
             p = probs[d.label]
             values[d.label] = self.options[d.label][int(rng.choice(len(p), p=p))]
         return Architecture(values)

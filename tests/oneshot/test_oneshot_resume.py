@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nasforge.errors import InvalidConfigError
-from nasforge.oneshot import ONESHOT, OneShotConfig
+from nasforge.oneshot import ONESHOT, OneShotConfig, make_oneshot
 from nasforge.spaces import get_space
 
 
@@ -26,7 +26,7 @@ def _data(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 CFG = OneShotConfig(channels=2, cells=1, batch_size=16, max_steps_per_epoch=3, eval_samples=32, seed=3)
 HP = {"darts": {}, "darts2": {}, "gdas": {}, "enas": {"controller_steps": 2, "candidates": 3},
-      "spos": {"evals": 6, "population": 3, "parents": 2, "recal_batches": 1}, "darts-pt": {"tune_steps": 2}}
+      "spos": {"evals": 6, "search_params": {"population_size": 3, "sample_size": 2}, "recal_batches": 1}, "darts-pt": {"tune_steps": 2}}
 
 
 @pytest.mark.parametrize("name", ["darts2", "gdas", "enas", "spos", "darts-pt"])
@@ -66,4 +66,4 @@ def test_checkpoint_with_other_settings_is_refused(tmp_path: Path) -> None:
 
 def test_unknown_hyperparameter_is_an_error() -> None:
     with pytest.raises(InvalidConfigError, match="tau_max"):
-        ONESHOT.get("gdas")(get_space("nb201"), CFG, tua_max=3)
+        make_oneshot("gdas", get_space("nb201"), CFG, tua_max=3)
