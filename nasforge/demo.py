@@ -84,8 +84,20 @@ def main(argv: list[str] | None = None) -> None:
     res.add_row("ResNet cell (hand-made)", RESNET_CELL, f"{resnet.test_acc:.2f}", f"{resnet.params:,}")
     console.print(res)
     console.print(f"search: {search_s:.0f} s; total: {time.perf_counter() - t0:.0f} s")
-    console.print(f"store:  {db.resolve()}  (experiment '{name}'; try `nasforge status --storage {db}`)")
+    console.print(f"store:  {db.resolve()}  (experiment '{name}')")
     console.print(f"model:  {model_path.resolve()}  (+ .json; load with nasforge.export.load_model)")
+    nxt = Table(title="what to run next", show_header=False)
+    nxt.add_column("command", overflow="fold")
+    nxt.add_column("what it does", overflow="fold")
+    for cmd, what in (
+            (f"nasforge status --storage {db}", "every experiment in the store, with its status"),
+            (f"nasforge trials {name} --storage {db}", "every trial (--trial N: its learning curve and log)"),
+            (f"nasforge report {name} --storage {db} --out {out / 'report'}", "plots and tables as HTML"),
+            (f"nasforge export {name} --storage {db} --format onnx --out {out / 'best.onnx'}",
+             "retrain the best cell and export it"),
+            (f"nasforge dashboard --storage {db}", "watch and compare searches in the browser")):
+        nxt.add_row(cmd, what)
+    console.print(nxt)
 
 
 if __name__ == "__main__":

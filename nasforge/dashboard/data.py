@@ -98,7 +98,26 @@ def _value(t: TrialRecord, obj: Objective) -> float | None:
     return _finite(t.metrics.get(obj.metric)) if t.status == Status.OK else None
 
 
-def draw_architecture(arch_key: str, arch: str = "") -> dict[str, Any]:
+def _space_drawing(space: Any, arch_key: str) -> dict[str, Any] | None:
+    """The drawing from the space's own :meth:`~nasforge.spaces.base.SearchSpace.cell_graphs` (None when the
+    space draws no cells or the architecture does not read back)."""
+    from nasforge.arch import Architecture
+
+    try:
+        graphs = space.cell_graphs(Architecture.from_key(arch_key))
+    except Exception:  # noqa: BLE001 - a drawing is optional: fall back to the labels
+        return None
+    if not graphs:
+        return None
+    cells = []
+    for name, g in graphs.items():
+        index = {n: i for i, n in enumerate(g.nodes)}
+        cells.append({"name": name, "nodes": list(g.nodes),
+                      "edges": [{"src": index[a], "dst": index[b], "op": op} for a, b, op in g.edges]})
+    return {"kind": "cells", "cells": cells}
+
+
+def draw_architecture(arch_key: str, arch: str = "", space: Any = None) -> dict[str, Any]:
     """A drawing of an architecture for the browser.
 
     Cell spaces (NB201 labels ``"j<-i"``, DARTS labels ``"normal.n2.op0"``) become ``{"kind": "cells",
@@ -108,7 +127,13 @@ def draw_architecture(arch_key: str, arch: str = "") -> dict[str, Any]:
     Args:
         arch_key: the architecture's canonical JSON form (``TrialRecord.arch_key``).
         arch: its string form, used when the key is not a JSON object.
+        space: the experiment's space; a space that draws its cells (``cell_graphs``: NB201, DARTS,
+            NB101, ...) is drawn that way.
     """
+    if space is not None:
+        drawn = _space_drawing(space, arch_key)
+        if drawn is not None:
+            return drawn
     try:
         choices = json.loads(arch_key)
     except (TypeError, ValueError):
@@ -293,8 +318,20 @@ class DashboardData:
                 "status": t.status, "metrics": t.metrics, "hidden": t.hidden, "cost": t.cost,
                 "fidelity": t.fidelity, "params": t.params, "error": t.error, "started": t.started,
                 "finished": t.finished, "curve": info.pop("curve", None) or [], "log": log[-MAX_LOG_CHARS:],
-                "info": info, "recipe": self._recipe(rec.spec, info), "drawing": draw_architecture(t.arch_key, t.arch),
+                "info": info, "recipe": self._recipe(rec.spec, info), "drawing": draw_architecture(t.arch_key, t.arch, self._space(rec)),
                 "commands": self._commands(rec, t)}
+
+    @staticmethod
+    def _space(rec: ExperimentRecord) -> Any:
+        """The experiment's search space, or None when it cannot be rebuilt here (a space defined in
+        another process's Python code)."""
+        from nasforge.spaces import space_from_spec
+
+        block = rec.spec.get("space")
+        try:
+            return space_from_spec(block if isinstance(block, Mapping) else {"name": str(block), "config": {}})
+        except Exception:  # noqa: BLE001 - the drawing falls back to the architecture's labels
+            return None
 
     @staticmethod
     def _recipe(spec: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ import numpy as np
 from nasforge.arch import Architecture
 from nasforge.errors import InvalidArchitectureError, InvalidConfigError, UnknownNameError
 from nasforge.registry import unknown_name_message
-from nasforge.spaces.base import Choice, SearchSpace
+from nasforge.spaces.base import CellGraph, Choice, SearchSpace
 
 __all__ = ["NB101_OPERATIONS", "NB101Space", "hash_module", "prune"]
 
@@ -307,6 +307,18 @@ class NB101Space(SearchSpace):
                 f"nb101 cell {self.to_string_unchecked(checked)} is not valid: input must reach output and the pruned "
                 f"cell must have at most {MAX_VERTICES} vertices and {MAX_EDGES} edges")
         return canon
+
+    def cell_graphs(self, arch: Architecture) -> dict[str, CellGraph] | None:
+        """The pruned cell: vertices named by their operation, plain edges (NB101's operations sit on
+        the vertices, not on the edges); None for a cell that is not valid."""
+        pruned = prune(*self._raw_spec(arch))
+        if pruned is None:
+            return None
+        matrix, ops = pruned
+        names = ["in"] + [f"{i}: {op}" for i, op in enumerate(ops[1:-1], start=1)] + ["out"]
+        edges = tuple((names[i], names[j], "") for i in range(len(names)) for j in range(len(names))
+                      if int(matrix[i][j]))
+        return {"cell": CellGraph(tuple(names), edges)}
 
     # ----------------------------------------------------------------- string form
     def to_string_unchecked(self, arch: Architecture) -> str:

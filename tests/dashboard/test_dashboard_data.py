@@ -203,3 +203,21 @@ def test_reading_does_not_wait_for_a_writer_holding_the_lock(db):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_cell_spaces_draw_their_cells_through_the_space_contract() -> None:
+    """NB101 (operations on vertices) draws its pruned cell; NB201 draws the same with or without its space."""
+    from nasforge.spaces import get_space
+
+    nb101 = get_space("nb101")
+    arch = nb101.from_spec([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+                           ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    drawing = draw_architecture(arch.key, nb101.to_string(arch), nb101)
+    (cell,) = drawing["cells"]
+    assert drawing["kind"] == "cells" and cell["nodes"][0] == "in" and cell["nodes"][-1] == "out"
+    assert sorted(n.split(": ")[1] for n in cell["nodes"][1:-1]) == ["conv3x3-bn-relu", "maxpool3x3"]
+    assert len(cell["edges"]) == 4 and all(0 <= e["src"] < e["dst"] < 4 for e in cell["edges"])
+    nb201 = get_space("nb201")
+    a = nb201.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|")
+    with_space = draw_architecture(a.key, nb201.to_string(a), nb201)
+    assert with_space["kind"] == "cells" and len(with_space["cells"][0]["edges"]) == 6
