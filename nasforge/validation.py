@@ -124,8 +124,17 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 
 def _first_arch(space: SearchSpace) -> Architecture:
-    """The architecture that takes the first option of every active dimension."""
-    return space._complete({}, None)
+    """The architecture that takes the first option of every active dimension, or, where that one is not
+    valid (an NB101 cell without edges), the space's first random sample (seed 0)."""
+    import numpy as np
+
+    from nasforge.errors import InvalidArchitectureError
+
+    arch = space.complete({})
+    try:
+        return space.validate(arch)
+    except InvalidArchitectureError:
+        return space.sample(np.random.default_rng(0))
 
 
 def _probe(space: SearchSpace, arch: Architecture, shape: tuple[int, ...], kwargs: Mapping[str, Any]) -> None:
@@ -204,7 +213,7 @@ def smallest_cost(evaluator: Any, space: SearchSpace, metric: str, *, passes: in
             for v in d.all_values():
                 if v == best[d.label]:
                     continue
-                cand = space._complete({**dict(best), d.label: v}, None)
+                cand = space.complete({**dict(best), d.label: v})
                 cv = evaluator.costs(cand)[metric]
                 if cv < best_v - 1e-12:
                     best, best_v, improved = cand, cv, True

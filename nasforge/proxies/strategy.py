@@ -86,9 +86,9 @@ class ZeroCostWarmStart(Strategy):
 
     @classmethod
     def supports(cls, space: SearchSpace) -> bool:
-        """Image networks built at the default ``input_shape`` (3, 8, 8): cell and chain CNN spaces
-        (``auto_cnn`` fixes its input size, ``mlp`` takes tables)."""
-        return space.name not in ("mlp", "auto_cnn")
+        """Image spaces whose networks build at the default ``input_shape`` (3, 8, 8): cell and chain CNN
+        spaces (``auto_cnn`` fixes its input size; tables, text, audio and graph spaces are not images)."""
+        return getattr(space, "data_kind", None) == "image" and space.name != "auto_cnn"
 
     def __init__(self, space: SearchSpace, *, seed: int = 0, inner: str = "tpe",
                  inner_params: Mapping[str, Any] | None = None, proxy: str = "synflow", pool_size: int = 100,

@@ -120,7 +120,22 @@ class PythonSpace(SearchSpace):
     def build(self, arch: Architecture, **cfg: Any) -> Any:
         if self._build is None:
             return super().build(arch, **cfg)
-        return self._build(self.validate(arch), **self.network_kwargs(cfg))
+        kwargs = self.network_kwargs(cfg)
+        shape = {**self.config, **cfg}.get("input_shape")
+        if shape is not None and _takes(self._build, "input_shape"):  # sequence builders want the shape itself
+            kwargs["input_shape"] = tuple(int(v) for v in shape)
+        return self._build(self.validate(arch), **kwargs)
+
+
+def _takes(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` accepts the keyword ``name`` (by name or through ``**kwargs``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 # name -> the space define_space made last under that name, and the one factory registered for it
