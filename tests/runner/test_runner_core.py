@@ -109,7 +109,7 @@ def test_trial_budget_and_cost_budget(nb201_csv) -> None:
     assert len(trials) == s.trials + 1
     with pytest.raises(InvalidConfigError, match="at least one of"):
         Budget()
-    with pytest.raises(InvalidConfigError, match="must be > 0"):
+    with pytest.raises(InvalidConfigError, match="must be a finite number > 0"):
         Budget(trials=0)
 
 
