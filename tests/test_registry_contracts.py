@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +124,7 @@ def _example_block(kind: str) -> dict[str, Any] | None:
         return {"kind": "train", "dataset": "digits", "config": {"epochs": 1, "max_train": 64, "model": {"channels": 2,
                                                                                                        "cells_per_stage": 1}}}
     if kind == "benchmark":
-        nb201 = Path(os.environ.get("NASFORGE_DATA", "")) / "nb201" / "nb201_core.csv"
-        return {"kind": "benchmark", "file": str(nb201), "dataset": "cifar10"} if nb201.is_file() else None
+        return {"kind": "benchmark", "file": None, "dataset": "cifar10"}  # the NB201 table that ships with nasforge
     return None
 
 

@@ -5,7 +5,6 @@ JavaScript error in the console, and that an experiment named ``<script>alert(1)
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import time
@@ -22,17 +21,9 @@ CHARTS = "[...document.querySelectorAll('.chart')].map(c => [c.id, +(c.dataset.r
          "c.querySelectorAll('canvas').length])"
 
 
-def _nb201_csv() -> Path:
-    root = os.environ.get("NASFORGE_DATA")
-    path = Path(root) / "nb201" / "nb201_core.csv" if root else None
-    if path is None or not path.is_file():
-        pytest.skip("NAS-Bench-201 data not found: set NASFORGE_DATA to the folder holding nb201/nb201_core.csv")
-    return path
-
-
-def _run(db: Path, csv: Path, name: str, *args: str) -> list[str]:
-    return nasforge_cmd("search", "--benchmark", "nb201", "--benchmark-file", str(csv), "--storage", str(db),
-                        "--name", name, "--json", *args)
+def _run(db: Path, name: str, *args: str) -> list[str]:
+    """A search on the NB201 table that ships with nasforge."""
+    return nasforge_cmd("search", "--benchmark", "nb201", "--storage", str(db), "--name", name, "--json", *args)
 
 
 def _wait_for_trials(db: Path, name: str, n: int, timeout: float = 60.0) -> None:
@@ -87,14 +78,13 @@ def _charts_rendered(browser: Browser, expected: set[str]) -> None:
 @pytest.mark.slow
 def test_dashboard_follows_a_running_search_in_headless_chromium(tmp_path):
     chromium = chromium_binary()
-    csv = _nb201_csv()
     db = tmp_path / "runs.db"
-    done = subprocess.run(_run(db, csv, "mo", "--strategy", "random", "--trials", "120",
+    done = subprocess.run(_run(db, "mo", "--strategy", "random", "--trials", "120",
                                "--objectives", "val_acc,params_M:min"),
                           capture_output=True, text=True, env=env(), timeout=240)
     assert done.returncode == 0, done.stderr
     # many trials, stopped by wall-clock: still running while the browser watches
-    search = subprocess.Popen(_run(db, csv, NAME, "--strategy", "random", "--trials", "1000000", "--wall-seconds", "60"),
+    search = subprocess.Popen(_run(db, NAME, "--strategy", "random", "--trials", "1000000", "--wall-seconds", "60"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env())
     dash = browser = None
     try:
