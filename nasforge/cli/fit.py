@@ -102,23 +102,31 @@ def register(cli: click.Group) -> None:
             kw["strategy"] = strategy
         est = ImageClassifier(**kw) if kind == "image" else TabularClassifier(**kw)
         names = np.asarray(ds.classes)
-        est.fit(ds.x_train, names[ds.y_train])
-        test_acc = float(est.score(ds.x_test, names[ds.y_test])) * 100 if len(ds.y_test) else None
-        out_dir = est.save(out)
-        files = {"estimator": str(out_dir.resolve())}
-        for fmt in exports:
-            files[fmt] = str(est.export(Path(out) / _EXPORT_FILES[fmt], format=fmt).resolve())
-        result = {"dataset": ds.name, "estimator": type(est).__name__, "time_budget_s": budget,
-                  "fit_seconds": round(est.fit_seconds_, 2), "trials": len(est.history_),
-                  "best_arch": est.best_arch_string_, "best_val_acc": round(est.best_val_acc_, 3),
-                  "test_acc": None if test_acc is None else round(test_acc, 3), "test_samples": len(ds.y_test),
-                  "files": files}
-        if as_json:
-            echo_json(result)
-            return
-        rows = [["", ""], ["dataset", ds.name], ["estimator", result["estimator"]],
-                ["fit seconds", f"{est.fit_seconds_:.1f} (budget {budget:.0f})"], ["trials", str(len(est.history_))],
-                ["best architecture", est.best_arch_string_], ["validation acc %", f"{est.best_val_acc_:.2f}"],
-                ["test acc %", "n/a (no test split)" if test_acc is None else f"{test_acc:.2f}"]]
-        rows += [[k, v] for k, v in files.items()]
-        print_table(rows, title="nasforge fit")
+        fit_and_report(est, ds.name, ds.x_train, names[ds.y_train], ds.x_test, names[ds.y_test], budget=budget,
+                       out=out, exports=exports, as_json=as_json)
+
+
+def fit_and_report(est: Any, dataset: str, x_fit: Any, y_fit: Any, x_test: Any, y_test: Any, *, budget: float,
+                   out: str, exports: tuple[str, ...], as_json: bool) -> dict[str, Any]:
+    """Fit ``est``, score it once on the test part, save (and export) it; print a table or JSON, return the result."""
+    est.fit(x_fit, y_fit)
+    test_acc = float(est.score(x_test, y_test)) * 100 if len(y_test) else None
+    out_dir = est.save(out)
+    files = {"estimator": str(out_dir.resolve())}
+    for fmt in exports:
+        files[fmt] = str(est.export(Path(out) / _EXPORT_FILES[fmt], format=fmt).resolve())
+    result = {"dataset": dataset, "estimator": type(est).__name__, "time_budget_s": budget,
+              "fit_seconds": round(est.fit_seconds_, 2), "trials": len(est.history_),
+              "best_arch": est.best_arch_string_, "best_val_acc": round(est.best_val_acc_, 3),
+              "test_acc": None if test_acc is None else round(test_acc, 3), "test_samples": len(y_test),
+              "files": files}
+    if as_json:
+        echo_json(result)
+        return result
+    rows = [["", ""], ["dataset", dataset], ["estimator", result["estimator"]],
+            ["fit seconds", f"{est.fit_seconds_:.1f} (budget {budget:.0f})"], ["trials", str(len(est.history_))],
+            ["best architecture", est.best_arch_string_], ["validation acc %", f"{est.best_val_acc_:.2f}"],
+            ["test acc %", "n/a (no test split)" if test_acc is None else f"{test_acc:.2f}"]]
+    rows += [[k, v] for k, v in files.items()]
+    print_table(rows, title="nasforge fit")
+    return result

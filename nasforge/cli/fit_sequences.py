@@ -7,17 +7,14 @@ validation set), scored once on the test part, saved to ``--out`` and optionally
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nasforge.cli.common import echo_json, print_table
+from nasforge.cli.fit import fit_and_report
 from nasforge.errors import InvalidConfigError
 
 __all__ = ["fit_sequences"]
-
-_EXPORT_FILES = {"torchscript": "model.ts", "pt2": "model.pt2", "onnx": "model.onnx"}
 
 
 def fit_sequences(ds: Any, kind: str, *, budget: float, out: str, max_trials: int | None, space: str | None,
@@ -37,24 +34,5 @@ def fit_sequences(ds: Any, kind: str, *, budget: float, out: str, max_trials: in
         kw["strategy"] = strategy
     est: Any = TextClassifier(**kw) if ds.kind == "text" else AudioClassifier(sample_rate=ds.sample_rate, **kw)
     names = np.asarray(ds.classes)
-    est.fit(list(ds.x_all), names[ds.y_all])
-    test_acc = float(est.score(list(ds.x_test), names[ds.y_test])) * 100 if len(ds.y_test) else None
-    out_dir = est.save(out)
-    files = {"estimator": str(out_dir.resolve())}
-    for fmt in exports:
-        files[fmt] = str(est.export(Path(out) / _EXPORT_FILES[fmt], format=fmt).resolve())
-    result = {"dataset": ds.name, "estimator": type(est).__name__, "time_budget_s": budget,
-              "fit_seconds": round(est.fit_seconds_, 2), "trials": len(est.history_),
-              "best_arch": est.best_arch_string_, "best_val_acc": round(est.best_val_acc_, 3),
-              "test_acc": None if test_acc is None else round(test_acc, 3), "test_samples": len(ds.y_test),
-              "files": files}
-    if as_json:
-        echo_json(result)
-        return result
-    rows = [["", ""], ["dataset", ds.name], ["estimator", result["estimator"]],
-            ["fit seconds", f"{est.fit_seconds_:.1f} (budget {budget:.0f})"], ["trials", str(len(est.history_))],
-            ["best architecture", est.best_arch_string_], ["validation acc %", f"{est.best_val_acc_:.2f}"],
-            ["test acc %", "n/a (no test split)" if test_acc is None else f"{test_acc:.2f}"]]
-    rows += [[k, v] for k, v in files.items()]
-    print_table(rows, title="nasforge fit")
-    return result
+    return fit_and_report(est, ds.name, list(ds.x_all), names[ds.y_all], list(ds.x_test), names[ds.y_test],
+                          budget=budget, out=out, exports=exports, as_json=as_json)

@@ -186,6 +186,18 @@ class NASClassifierBase(ClassifierMixin, BaseEstimator):
     def _trial_seconds(self, search_seconds: float | None) -> float | None:
         return None
 
+    def _set_trial_seconds(self) -> float:
+        """The ``trial_seconds`` the user set, checked (the estimators' defaults apply when it is None)."""
+        if not float(self.trial_seconds) > 0:
+            raise InvalidConfigError(f"trial_seconds must be > 0, but got {self.trial_seconds!r}")
+        return float(self.trial_seconds)
+
+    def _budget_epochs(self) -> int | None:
+        """``epochs`` as set; else None under a time budget (the schedule is planned to end with it), else 30."""
+        if self.epochs is not None:
+            return int(self.epochs)
+        return None if self.time_budget_s is not None else 30
+
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
         budget, trials = self.time_budget_s, self.max_trials

@@ -140,18 +140,13 @@ class ImageClassifier(NASClassifierBase):
     def _recipe(self, n_train: int) -> Any:
         from nasforge.training.recipe import Recipe
 
-        if self.epochs is not None:
-            epochs: int | None = int(self.epochs)
-        else:  # under a time budget it decides: the schedule is planned to end with it
-            epochs = None if self.time_budget_s is not None else 30
+        epochs = self._budget_epochs()
         return Recipe(epochs=epochs, batch_size=int(self.batch_size), lr=float(self.lr),
                       optimizer="adamw", weight_decay=5e-4, augment=self.augment, **self._recipe_common())
 
     def _trial_seconds(self, search_seconds: float | None) -> float | None:
         if self.trial_seconds is not None:
-            if not float(self.trial_seconds) > 0:
-                raise InvalidConfigError(f"trial_seconds must be > 0, but got {self.trial_seconds!r}")
-            return float(self.trial_seconds)
+            return self._set_trial_seconds()
         if search_seconds is None:
             return 10.0
         return float(min(60.0, max(3.0, search_seconds / 6.0)))

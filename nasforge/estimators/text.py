@@ -173,9 +173,7 @@ class TextClassifier(NASClassifierBase):
 
     def _trial_seconds(self, search_seconds: float | None) -> float | None:
         if self.trial_seconds is not None:
-            if not float(self.trial_seconds) > 0:
-                raise InvalidConfigError(f"trial_seconds must be > 0, but got {self.trial_seconds!r}")
-            return float(self.trial_seconds)
+            return self._set_trial_seconds()
         if search_seconds is None:
             return None
         # a fifth of the search, 5-120 s; under tiny budgets at most half the search, so two trials fit
