@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,16 @@ def data_dir(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"dataset folder {path} not found")
     return path
+
+
+def nb101_records() -> list[dict[str, Any]]:
+    """The 30 official NAS-Bench-101 records from ``$NASFORGE_DATA/nb101`` (skips the test when absent)."""
+    import json
+
+    path = data_dir("nb101") / "nb101_records_30.json"
+    if not path.is_file():
+        pytest.skip(f"NAS-Bench-101 records not found: {path} is missing")
+    return json.loads(path.read_text())
 
 
 @pytest.fixture(scope="session")

@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import struct
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
+from conftest import nb101_records
 
 from nasforge.evaluators.nb101 import masked_crc32c
 
 
 def load_records() -> list[dict[str, Any]]:
-    """The 30 official records from $NASFORGE_DATA/nb101 (skips the test when absent)."""
-    root = os.environ.get("NASFORGE_DATA")
-    path = Path(root) / "nb101" / "nb101_records_30.json" if root else None
-    if path is None or not path.is_file():
-        pytest.skip("NAS-Bench-101 records not found: set NASFORGE_DATA to a folder with nb101/nb101_records_30.json")
-    return json.loads(path.read_text())
+    """The 30 official records (see ``conftest.nb101_records``)."""
+    return nb101_records()
 
 
 def _varint(n: int) -> bytes:

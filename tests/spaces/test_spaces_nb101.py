@@ -3,13 +3,11 @@ isomorphism, the string form, encodings and the small network."""
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import nb101_records
 
 from nasforge.errors import InvalidArchitectureError, UnknownNameError
 from nasforge.spaces import get_space
@@ -17,11 +15,8 @@ from nasforge.spaces.nb101 import NB101Space, hash_module, prune
 
 
 def load_records() -> list[dict[str, Any]]:
-    root = os.environ.get("NASFORGE_DATA")
-    path = Path(root) / "nb101" / "nb101_records_30.json" if root else None
-    if path is None or not path.is_file():
-        pytest.skip("NAS-Bench-101 records not found: set NASFORGE_DATA to a folder with nb101/nb101_records_30.json")
-    return json.loads(path.read_text())
+    """The 30 official records (see ``conftest.nb101_records``)."""
+    return nb101_records()
 
 
 @pytest.fixture(scope="module")
